@@ -1,0 +1,40 @@
+//! The command line: one module per subcommand, dispatched from [`main`].
+//!
+//! Exit codes (DESIGN.md): 0 success, 1 plan or validation error, 2 usage error, 3 I/O error.
+
+use clap::{Parser, Subcommand};
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_PLAN: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_IO: i32 = 3;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "brainsurgery",
+    version,
+    about = "Reproducible, validated tensor surgery on neural-network checkpoints"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {}
+
+/// Parses the process arguments and runs the subcommand; returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                EXIT_USAGE
+            } else {
+                EXIT_OK
+            };
+        }
+    };
+    match cli.command {}
+}

@@ -1,0 +1,1 @@
+//! Plans: the spanned AST and its two front ends (YAML, terse).
