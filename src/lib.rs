@@ -5,7 +5,9 @@
 //! `optimize`, `exec`) follow the same shape.
 
 pub mod cli;
+pub mod compile;
 pub mod diagnostics;
+pub mod graph;
 pub mod io;
 pub mod plan;
 pub mod tensor;

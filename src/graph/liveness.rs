@@ -1,0 +1,125 @@
+//! Which nodes matter: those a `Store` or a sink depends on.
+//!
+//! It receives a [`PlanGraph`] and returns the set of live nodes — every `Store` and sink, and
+//! everything they transitively read. A dead node (a tensor that was deleted, overwritten or never
+//! written out) is never computed and, for a `Load`, never read; the `check` summary counts reads
+//! from live loads only. [`PlanGraph::remove_dead_nodes`] deletes the rest: it is the dead-tensor
+//! elimination `graph --optimized` applies until the optimizer stage has its own passes.
+
+use std::collections::HashSet;
+
+use super::{NodeId, NodeKind, PlanGraph};
+
+/// The live nodes of a graph, computed once.
+#[derive(Debug, Clone, Default)]
+pub struct Liveness {
+    live: HashSet<NodeId>,
+}
+
+impl Liveness {
+    pub fn of(graph: &PlanGraph) -> Liveness {
+        let mut live = HashSet::new();
+        let mut stack: Vec<NodeId> = graph
+            .node_ids()
+            .into_iter()
+            .filter(|&id| {
+                graph
+                    .node(id)
+                    .is_some_and(|node| matches!(node.kind, NodeKind::Store(_) | NodeKind::Sink(_)))
+            })
+            .collect();
+        while let Some(id) = stack.pop() {
+            if live.insert(id) {
+                stack.extend(graph.inputs(id));
+            }
+        }
+        Liveness { live }
+    }
+
+    pub fn is_live(&self, id: NodeId) -> bool {
+        self.live.contains(&id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.live.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live.is_empty()
+    }
+}
+
+impl PlanGraph {
+    /// Deletes every node no `Store` or sink depends on; returns how many were deleted.
+    pub fn remove_dead_nodes(&mut self) -> usize {
+        let liveness = Liveness::of(self);
+        let dead: Vec<NodeId> = self
+            .node_ids()
+            .into_iter()
+            .filter(|&id| !liveness.is_live(id))
+            .collect();
+        for &id in &dead {
+            self.remove_node(id);
+        }
+        dead.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::ops::{Elementwise, Load, Store};
+    use crate::graph::OutputSpec;
+    use crate::tensor::{DType, Shape, TensorType};
+
+    #[test]
+    fn only_what_a_store_reads_survives() {
+        let mut graph = PlanGraph::new();
+        let ty = TensorType::new(DType::F32, Shape::new(vec![2]));
+        let mut load = |graph: &mut PlanGraph, name: &str| {
+            graph.add_node(
+                NodeKind::Load(Load {
+                    alias: "m".into(),
+                    path: "p".into(),
+                    tensor: name.into(),
+                    ty: ty.clone(),
+                }),
+                Some(ty.clone()),
+                &[],
+                None,
+            )
+        };
+        let kept = load(&mut graph, "kept");
+        let deleted = load(&mut graph, "deleted");
+        let scaled = graph.add_node(
+            NodeKind::Elementwise(Elementwise::Scale { by: 2.0 }),
+            graph.type_of(deleted).cloned(),
+            &[deleted],
+            None,
+        );
+        let output = graph.add_output(OutputSpec {
+            path: "out".into(),
+            alias: "m".into(),
+            format: None,
+            shard: None,
+            is_plan_output: true,
+        });
+        let store = graph.add_node(
+            NodeKind::Store(Store {
+                output,
+                name: "kept".into(),
+            }),
+            graph.type_of(kept).cloned(),
+            &[kept],
+            None,
+        );
+        let liveness = Liveness::of(&graph);
+        assert!(liveness.is_live(kept) && liveness.is_live(store));
+        assert!(!liveness.is_live(deleted) && !liveness.is_live(scaled));
+        assert_eq!(graph.remove_dead_nodes(), 2);
+        assert_eq!(graph.node_ids(), vec![kept, store]);
+        assert!(graph.validate().is_empty());
+        // Nothing is left to delete: the pass does not fire twice.
+        assert_eq!(graph.remove_dead_nodes(), 0);
+    }
+}

@@ -1,0 +1,269 @@
+//! The plan as a typed SSA dataflow graph: what the compiler produces and every later stage
+//! (printers, optimizer passes, scheduler) consumes.
+//!
+//! A [`PlanGraph`] holds nodes ([`Node`]: an op kind from [`ops`] and the type of the value it
+//! produces), operand edges (ordered by position), the plan span of the step that made each node
+//! (a side table, so nodes stay small) and the outputs the `Store` nodes write to.
+//! **Invariants**: ids are [`NodeId`] newtypes — petgraph's `StableDiGraph` is an implementation
+//! detail that never appears in this API, and its stable indices let passes delete nodes without
+//! invalidating the ids others hold; iteration is always in ascending id order, which is creation
+//! order until a pass deletes nodes, so printers are deterministic. [`PlanGraph::validate`]
+//! re-checks arity and types of every node through the ops' own rules.
+
+mod dot;
+mod json;
+mod liveness;
+pub mod ops;
+mod validate;
+
+use std::collections::HashMap;
+
+use petgraph::stable_graph::{NodeIndex, StableDiGraph};
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
+
+use crate::diagnostics::Span;
+use crate::plan::ast::ShardSize;
+use crate::tensor::TensorType;
+
+pub use dot::DotOptions;
+pub use liveness::Liveness;
+pub use ops::{NodeKind, TypeError};
+pub use validate::ValidationError;
+
+/// Identifies one node of a [`PlanGraph`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(u32);
+
+impl NodeId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+
+    fn from_index(index: NodeIndex<u32>) -> NodeId {
+        NodeId(index.index() as u32)
+    }
+
+    fn to_index(self) -> NodeIndex<u32> {
+        NodeIndex::new(self.0 as usize)
+    }
+}
+
+impl std::fmt::Display for NodeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "n{}", self.0)
+    }
+}
+
+/// Identifies one output (the plan's `output`, or a `save` step) of a [`PlanGraph`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OutputId(u32);
+
+impl OutputId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Where a group of `Store` nodes writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputSpec {
+    pub path: String,
+    /// The alias whose tensors are written.
+    pub alias: String,
+    /// The format as the plan names it (`safetensors`, `torch`, `numpy`, `dcp`), if it names one.
+    pub format: Option<String>,
+    pub shard: Option<ShardSize>,
+    /// `true` for the plan's `output`, `false` for a `save` step.
+    pub is_plan_output: bool,
+}
+
+/// One operation and the type of the value it produces (`None` for sinks, which produce none).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub kind: NodeKind,
+    pub ty: Option<TensorType>,
+}
+
+/// The dataflow graph of a compiled plan.
+#[derive(Debug, Clone, Default)]
+pub struct PlanGraph {
+    graph: StableDiGraph<Node, u32, u32>,
+    spans: HashMap<NodeId, Span>,
+    outputs: Vec<OutputSpec>,
+}
+
+impl PlanGraph {
+    pub fn new() -> PlanGraph {
+        PlanGraph::default()
+    }
+
+    /// Adds a node whose operands are `inputs` (in order). The caller has inferred `ty` with the
+    /// kind's rule; [`PlanGraph::validate`] re-checks it.
+    pub fn add_node(
+        &mut self,
+        kind: NodeKind,
+        ty: Option<TensorType>,
+        inputs: &[NodeId],
+        span: Option<Span>,
+    ) -> NodeId {
+        let index = self.graph.add_node(Node { kind, ty });
+        for (position, input) in inputs.iter().enumerate() {
+            self.graph
+                .add_edge(input.to_index(), index, position as u32);
+        }
+        let id = NodeId::from_index(index);
+        // A stable graph may reuse a deleted node's slot, so the side table is always overwritten.
+        match span {
+            Some(span) => self.spans.insert(id, span),
+            None => self.spans.remove(&id),
+        };
+        id
+    }
+
+    /// Removes a node and its edges (used by passes; consumers of the node lose an operand, which
+    /// `validate` reports if they are kept).
+    pub fn remove_node(&mut self, id: NodeId) -> Option<Node> {
+        self.spans.remove(&id);
+        self.graph.remove_node(id.to_index())
+    }
+
+    pub fn node(&self, id: NodeId) -> Option<&Node> {
+        self.graph.node_weight(id.to_index())
+    }
+
+    /// The type of the value a node produces (`None` for sinks and unknown ids).
+    pub fn type_of(&self, id: NodeId) -> Option<&TensorType> {
+        self.node(id).and_then(|node| node.ty.as_ref())
+    }
+
+    /// The span of the plan step that made the node, if it came from a plan.
+    pub fn span(&self, id: NodeId) -> Option<Span> {
+        self.spans.get(&id).copied()
+    }
+
+    /// The node's operands, in position order.
+    pub fn inputs(&self, id: NodeId) -> Vec<NodeId> {
+        let mut edges: Vec<(u32, NodeId)> = self
+            .graph
+            .edges_directed(id.to_index(), Direction::Incoming)
+            .map(|edge| (*edge.weight(), NodeId::from_index(edge.source())))
+            .collect();
+        edges.sort();
+        edges.into_iter().map(|(_, source)| source).collect()
+    }
+
+    /// The nodes using this one as an operand, ascending and without repeats.
+    pub fn consumers(&self, id: NodeId) -> Vec<NodeId> {
+        let mut consumers: Vec<NodeId> = self
+            .graph
+            .edges_directed(id.to_index(), Direction::Outgoing)
+            .map(|edge| NodeId::from_index(edge.target()))
+            .collect();
+        consumers.sort();
+        consumers.dedup();
+        consumers
+    }
+
+    /// Every node id, ascending (creation order unless nodes were removed).
+    pub fn node_ids(&self) -> Vec<NodeId> {
+        let mut ids: Vec<NodeId> = self.graph.node_indices().map(NodeId::from_index).collect();
+        ids.sort();
+        ids
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.graph.node_count()
+    }
+
+    pub fn add_output(&mut self, spec: OutputSpec) -> OutputId {
+        self.outputs.push(spec);
+        OutputId(self.outputs.len() as u32 - 1)
+    }
+
+    pub fn outputs(&self) -> &[OutputSpec] {
+        &self.outputs
+    }
+
+    pub fn output(&self, id: OutputId) -> Option<&OutputSpec> {
+        self.outputs.get(id.index())
+    }
+
+    /// The `Store` nodes of one output, in id order.
+    pub fn stores_of(&self, output: OutputId) -> Vec<NodeId> {
+        self.node_ids()
+            .into_iter()
+            .filter(|&id| {
+                matches!(self.node(id), Some(Node { kind: NodeKind::Store(store), .. }) if store.output == output)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ops::{Elementwise, Load, Store};
+    use super::*;
+    use crate::tensor::{DType, Shape};
+
+    fn load(graph: &mut PlanGraph, name: &str, dims: &[u64]) -> NodeId {
+        let ty = TensorType::new(DType::F32, Shape::new(dims.to_vec()));
+        graph.add_node(
+            NodeKind::Load(Load {
+                alias: "model".into(),
+                path: "m.safetensors".into(),
+                tensor: name.into(),
+                ty: ty.clone(),
+            }),
+            Some(ty),
+            &[],
+            None,
+        )
+    }
+
+    #[test]
+    fn operands_come_back_in_position_order() {
+        let mut graph = PlanGraph::new();
+        let a = load(&mut graph, "a", &[2]);
+        let b = load(&mut graph, "b", &[2]);
+        let ty = graph.type_of(a).cloned();
+        let sub = graph.add_node(
+            NodeKind::Elementwise(Elementwise::Subtract),
+            ty,
+            &[b, a],
+            None,
+        );
+        assert_eq!(graph.inputs(sub), vec![b, a]);
+        assert_eq!(graph.consumers(a), vec![sub]);
+        assert_eq!(graph.node_ids(), vec![a, b, sub]);
+    }
+
+    #[test]
+    fn removed_nodes_leave_other_ids_valid() {
+        let mut graph = PlanGraph::new();
+        let a = load(&mut graph, "a", &[2]);
+        let b = load(&mut graph, "b", &[3]);
+        let output = graph.add_output(OutputSpec {
+            path: "out".into(),
+            alias: "model".into(),
+            format: None,
+            shard: None,
+            is_plan_output: true,
+        });
+        let ty = graph.type_of(b).cloned();
+        let store = graph.add_node(
+            NodeKind::Store(Store {
+                output,
+                name: "b".into(),
+            }),
+            ty,
+            &[b],
+            None,
+        );
+        graph.remove_node(a);
+        assert_eq!(graph.node_ids(), vec![b, store]);
+        assert_eq!(graph.inputs(store), vec![b]);
+        assert_eq!(graph.stores_of(output), vec![store]);
+        assert!(graph.validate().is_empty());
+    }
+}
