@@ -47,6 +47,11 @@ impl NodeId {
     fn to_index(self) -> NodeIndex<u32> {
         NodeIndex::new(self.0 as usize)
     }
+
+    /// The id `offset` places after this one (provisional ids of nodes about to be added).
+    pub fn offset(self, offset: usize) -> NodeId {
+        NodeId(self.0 + offset as u32)
+    }
 }
 
 impl std::fmt::Display for NodeId {
@@ -62,6 +67,10 @@ pub struct OutputId(u32);
 impl OutputId {
     pub fn index(self) -> usize {
         self.0 as usize
+    }
+
+    pub fn from_index(index: usize) -> OutputId {
+        OutputId(index as u32)
     }
 }
 
@@ -91,6 +100,9 @@ pub struct PlanGraph {
     graph: StableDiGraph<Node, u32, u32>,
     spans: HashMap<NodeId, Span>,
     outputs: Vec<OutputSpec>,
+    /// Whether a node was ever removed (after which the stable graph may reuse slots in an order
+    /// that is not sequential).
+    removed_any: bool,
 }
 
 impl PlanGraph {
@@ -125,6 +137,7 @@ impl PlanGraph {
     /// `validate` reports if they are kept).
     pub fn remove_node(&mut self, id: NodeId) -> Option<Node> {
         self.spans.remove(&id);
+        self.removed_any = true;
         self.graph.remove_node(id.to_index())
     }
 
@@ -170,6 +183,13 @@ impl PlanGraph {
         let mut ids: Vec<NodeId> = self.graph.node_indices().map(NodeId::from_index).collect();
         ids.sort();
         ids
+    }
+
+    /// The id the next [`PlanGraph::add_node`] will return, when it is predictable: a graph
+    /// from which no node was removed hands out ids in sequence. The compiler relies on this to
+    /// give the nodes of a step provisional ids before committing them.
+    pub fn next_node_id(&self) -> Option<NodeId> {
+        (!self.removed_any).then_some(NodeId(self.graph.node_count() as u32))
     }
 
     pub fn node_count(&self) -> usize {
