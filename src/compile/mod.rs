@@ -28,6 +28,7 @@ use crate::graph::{OutputId, PlanGraph};
 use crate::plan::ast::Plan;
 use crate::tensor::TensorType;
 
+pub use output::CompiledPlan;
 pub use session::CompileSession;
 
 /// Where the compiler gets a checkpoint's header: the tensor names and types of the file or
