@@ -76,7 +76,7 @@ mod tests {
     fn only_what_a_store_reads_survives() {
         let mut graph = PlanGraph::new();
         let ty = TensorType::new(DType::F32, Shape::new(vec![2]));
-        let mut load = |graph: &mut PlanGraph, name: &str| {
+        let load = |graph: &mut PlanGraph, name: &str| {
             graph.add_node(
                 NodeKind::Load(Load {
                     alias: "m".into(),
