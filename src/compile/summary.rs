@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use super::diagnostics::format_bytes;
 use super::memory::{self, MemoryEstimate};
 use crate::graph::{Liveness, NodeKind, PlanGraph};
+use crate::tensor::TensorType;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CheckSummary {
@@ -32,8 +33,17 @@ pub struct CheckSummary {
 pub struct OutputSummary {
     pub path: String,
     pub alias: String,
-    /// `(name, bytes)` in store order.
-    pub tensors: Vec<(String, u64)>,
+    /// `(name, type)` in store order (name order).
+    pub tensors: Vec<(String, TensorType)>,
+}
+
+impl OutputSummary {
+    pub fn bytes(&self) -> u64 {
+        self.tensors
+            .iter()
+            .filter_map(|(_, ty)| ty.byte_len())
+            .sum()
+    }
 }
 
 pub fn summarize(graph: &PlanGraph) -> CheckSummary {
@@ -77,8 +87,10 @@ pub fn summarize(graph: &PlanGraph) -> CheckSummary {
                     summary.passthrough_tensors += 1;
                     summary.passthrough_bytes += bytes;
                 }
-                if let Some(output) = summary.outputs.get_mut(store.output.index()) {
-                    output.tensors.push((store.name.clone(), bytes));
+                if let (Some(output), Some(ty)) =
+                    (summary.outputs.get_mut(store.output.index()), &node.ty)
+                {
+                    output.tensors.push((store.name.clone(), ty.clone()));
                 }
             }
             NodeKind::Sink(_) => summary.runtime_checks += 1,
@@ -125,7 +137,7 @@ impl CheckSummary {
             let _ = writeln!(out, "output:      none");
         }
         for (index, output) in self.outputs.iter().enumerate() {
-            let bytes: u64 = output.tensors.iter().map(|(_, b)| b).sum();
+            let bytes: u64 = output.bytes();
             let shard_text = match shards.get(index).copied().flatten() {
                 Some(count) => format!(", {count} shard{}", plural(count)),
                 None => String::new(),
