@@ -156,3 +156,86 @@ fn escape(text: &str) -> String {
         .replace('"', "\\\"")
         .replace('\n', "\\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::ops::{Elementwise, Load, Store};
+    use crate::graph::OutputSpec;
+    use crate::tensor::{DType, Shape, TensorType};
+
+    /// Two loads stored untouched and one scaled before its store.
+    fn sample() -> PlanGraph {
+        let mut graph = PlanGraph::new();
+        let output = graph.add_output(OutputSpec {
+            path: "out".into(),
+            alias: "model".into(),
+            format: None,
+            shard: None,
+            is_plan_output: true,
+        });
+        for name in ["a", "b", "c"] {
+            let ty = TensorType::new(DType::F32, Shape::new(vec![2]));
+            let load = graph.add_node(
+                NodeKind::Load(Load {
+                    alias: "model".into(),
+                    path: "m".into(),
+                    tensor: name.into(),
+                    ty: ty.clone(),
+                }),
+                Some(ty.clone()),
+                &[],
+                None,
+            );
+            let value = if name == "c" {
+                graph.add_node(
+                    NodeKind::Elementwise(Elementwise::Scale { by: 0.5 }),
+                    Some(ty.clone()),
+                    &[load],
+                    None,
+                )
+            } else {
+                load
+            };
+            graph.add_node(
+                NodeKind::Store(Store {
+                    output,
+                    name: name.into(),
+                }),
+                Some(ty),
+                &[value],
+                None,
+            );
+        }
+        graph
+    }
+
+    #[test]
+    fn passthroughs_fold_into_one_summary_node_unless_all() {
+        let graph = sample();
+        assert_eq!(graph.passthrough_loads().len(), 2);
+        let folded = graph.to_dot(&DotOptions::default());
+        assert!(folded.contains("2 tensors passed through untouched\\n16 bytes"));
+        assert!(!folded.contains("model::a"));
+        assert!(folded.contains("scale by=0.5\\nF32 [2]"));
+        let all = graph.to_dot(&DotOptions {
+            all: true,
+            sources: None,
+        });
+        assert!(!all.contains("passed through"));
+        assert!(all.contains("load\\nmodel::a\\nF32 [2]"));
+        assert!(all.contains("shape=invhouse") && all.contains("shape=house"));
+    }
+
+    #[test]
+    fn output_is_deterministic() {
+        assert_eq!(
+            sample().to_dot(&DotOptions::default()),
+            sample().to_dot(&DotOptions::default())
+        );
+        let json = sample().to_json(None);
+        assert_eq!(json["nodes"].as_array().map(Vec::len), Some(7));
+        assert_eq!(json["nodes"][5]["op"], "scale");
+        assert_eq!(json["nodes"][5]["inputs"], serde_json::json!([4]));
+    }
+}
