@@ -28,7 +28,7 @@ use crate::graph::{OutputId, PlanGraph};
 use crate::plan::ast::Plan;
 use crate::tensor::TensorType;
 
-pub use output::CompiledPlan;
+pub use output::{CompiledPlan, FinishFailure};
 pub use session::CompileSession;
 
 /// Where the compiler gets a checkpoint's header: the tensor names and types of the file or
@@ -195,7 +195,11 @@ pub fn compile_plan(
                 diagnostics,
             }
         }
-        Err((graph, errors)) => {
+        Err(failure) => {
+            let FinishFailure {
+                graph,
+                diagnostics: errors,
+            } = *failure;
             diagnostics.extend(errors);
             Compilation {
                 graph,

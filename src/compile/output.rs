@@ -23,13 +23,20 @@ pub struct CompiledPlan {
     pub warnings: Vec<Diagnostic>,
 }
 
+/// A compilation whose output could not be resolved: the graph so far and why.
+#[derive(Debug, Clone)]
+pub struct FinishFailure {
+    pub graph: PlanGraph,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
 pub(super) fn finish(
     mut graph: PlanGraph,
     env: &Environment,
     flags: &Flags,
     input_aliases: &[String],
     output: Option<&Spanned<Output>>,
-) -> Result<CompiledPlan, (PlanGraph, Vec<Diagnostic>)> {
+) -> Result<CompiledPlan, Box<FinishFailure>> {
     let Some(output) = output else {
         return Ok(CompiledPlan {
             graph,
@@ -51,7 +58,12 @@ pub(super) fn finish(
     }
     let alias = match output_alias(env, flags, input_aliases, output) {
         Ok(alias) => alias,
-        Err(diagnostic) => return Err((graph, vec![diagnostic])),
+        Err(diagnostic) => {
+            return Err(Box::new(FinishFailure {
+                graph,
+                diagnostics: vec![diagnostic],
+            }))
+        }
     };
     let id = graph.add_output(OutputSpec {
         path: output.path.node.clone(),

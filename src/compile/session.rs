@@ -10,7 +10,7 @@
 use super::draft::{Context, Draft, Flags};
 use super::environment::Environment;
 use super::lower::lower;
-use super::output::{self, CompiledPlan};
+use super::output::{self, CompiledPlan, FinishFailure};
 use super::{HeaderSource, InputHeaders, PlanSource, StepEffect};
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::graph::ops::{Load, NodeKind};
@@ -151,7 +151,7 @@ impl<'a> CompileSession<'a> {
     pub fn finish(
         self,
         output: Option<&Spanned<Output>>,
-    ) -> Result<CompiledPlan, (PlanGraph, Vec<Diagnostic>)> {
+    ) -> Result<CompiledPlan, Box<FinishFailure>> {
         output::finish(
             self.graph,
             &self.env,

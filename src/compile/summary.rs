@@ -68,12 +68,13 @@ pub fn summarize(graph: &PlanGraph) -> CheckSummary {
         };
         let bytes = node.ty.as_ref().and_then(|ty| ty.byte_len()).unwrap_or(0);
         match &node.kind {
-            NodeKind::Load(load) if liveness.is_live(id) => {
-                // The same tensor loaded twice (two aliases of one file) is read once.
-                if read.insert((load.path.clone(), load.tensor.clone())) {
-                    summary.tensors_read += 1;
-                    summary.bytes_read += bytes;
-                }
+            // The same tensor loaded twice (two aliases of one file) is read once.
+            NodeKind::Load(load)
+                if liveness.is_live(id)
+                    && read.insert((load.path.clone(), load.tensor.clone())) =>
+            {
+                summary.tensors_read += 1;
+                summary.bytes_read += bytes;
             }
             NodeKind::Store(store) => {
                 summary.tensors_written += 1;

@@ -377,9 +377,12 @@ fn all_of(mut checks: Vec<Check>) -> Check {
     }
 }
 
+/// One bound of [`Bounds`]: its value, its symbol, and whether a value satisfies it.
+type BoundCheck<'a> = (&'a Option<Spanned<u64>>, &'static str, fn(u64, u64) -> bool);
+
 /// The first bound `value` violates, written as the bound (`>= 2`).
 fn violated(bounds: &Bounds, value: u64) -> Option<String> {
-    let checks: [(&Option<Spanned<u64>>, &str, fn(u64, u64) -> bool); 5] = [
+    let checks: [BoundCheck; 5] = [
         (&bounds.is, "==", |v, b| v == b),
         (&bounds.ge, ">=", |v, b| v >= b),
         (&bounds.gt, ">", |v, b| v > b),

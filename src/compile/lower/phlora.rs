@@ -79,8 +79,11 @@ pub(super) fn phlora(draft: &mut Draft, phlora: &Phlora) -> Result<(), Diagnosti
     for (source, (a, b)) in sources.iter().zip(planned) {
         let result = (|| {
             let w = draft.operand(op, "target", source, &phlora.target, false)?;
-            let factor_a =
-                draft.add(op, NodeKind::Linalg(Linalg::PhloraA { rank }), &[w.clone()])?;
+            let factor_a = draft.add(
+                op,
+                NodeKind::Linalg(Linalg::PhloraA { rank }),
+                std::slice::from_ref(&w),
+            )?;
             let factor_b = draft.add(op, NodeKind::Linalg(Linalg::PhloraB { rank }), &[w])?;
             Ok::<_, Diagnostic>((factor_a, factor_b))
         })();

@@ -1,0 +1,262 @@
+//! `brainsurgery check PLAN… [key=value…] [--memory-budget SIZE]`: checks a plan against the
+//! checkpoint headers and says what a run would do, without reading a tensor byte.
+//!
+//! Receives plan files (`.yaml`, `.yml`, `.bs`, merged in order) and overrides; opens each input
+//! checkpoint for its header only ([`CheckpointHeaders`], which also serves `load` steps and keeps
+//! the storage layer's read counters so tests can prove nothing was read); compiles; prints every
+//! diagnostic to stderr and then a summary to stdout (tensors read, written and passed through,
+//! bytes, output shards from the storage layer's layout planner, peak memory). Exit code 0 when the
+//! plan is valid, 1 when it has errors, 3 when a checkpoint cannot be opened, 2 on bad usage.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{EXIT_IO, EXIT_OK, EXIT_PLAN, EXIT_USAGE};
+use crate::compile::{compile_plan, memory, summary, Compilation, HeaderSource, PlanSource};
+use crate::diagnostics::{render_all_plain, render_for_stderr, Diagnostic, Severity, SourceMap};
+use crate::graph::PlanGraph;
+use crate::io::{Checkpoint, OutputLayout, ReadStats};
+use crate::plan::ast::{Plan, ShardSize};
+use crate::tensor::TensorType;
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Plan files (`.yaml`, `.yml`, `.bs`), merged in order, and `key=value` overrides such as
+    /// `transforms[0].copy.to=x`.
+    #[arg(required = true, value_name = "PLAN|KEY=VALUE")]
+    pub items: Vec<String>,
+    /// Refuse the plan if its largest single step needs more memory than this (`512MB`, `2GB`;
+    /// binary units).
+    #[arg(long, value_name = "SIZE")]
+    pub memory_budget: Option<String>,
+}
+
+/// The default shard budget of a directory output (BrainSurgery's `--shard-size` default, 5 GiB).
+pub const DEFAULT_SHARD_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+
+/// A [`HeaderSource`] over real checkpoints: each path is opened once (headers only) and kept, so
+/// the read counters of every checkpoint the compiler saw can be inspected afterwards.
+#[derive(Debug, Default)]
+pub struct CheckpointHeaders {
+    opened: RefCell<BTreeMap<String, Checkpoint>>,
+}
+
+impl CheckpointHeaders {
+    pub fn new() -> CheckpointHeaders {
+        CheckpointHeaders::default()
+    }
+
+    /// Tensors and bytes read from all opened checkpoints so far.
+    pub fn read_stats(&self) -> ReadStats {
+        let opened = self.opened.borrow();
+        opened.values().fold(ReadStats::default(), |total, checkpoint| {
+            let stats = checkpoint.read_stats();
+            ReadStats {
+                tensors: total.tensors + stats.tensors,
+                bytes: total.bytes + stats.bytes,
+            }
+        })
+    }
+
+    /// How many checkpoints were opened.
+    pub fn opened(&self) -> usize {
+        self.opened.borrow().len()
+    }
+}
+
+impl HeaderSource for CheckpointHeaders {
+    fn headers(&self, path: &str) -> Result<Vec<(String, TensorType)>, Diagnostic> {
+        let mut opened = self.opened.borrow_mut();
+        if !opened.contains_key(path) {
+            let checkpoint = Checkpoint::open(path).map_err(|error| error.to_diagnostic())?;
+            opened.insert(path.to_string(), checkpoint);
+        }
+        Ok(opened[path]
+            .tensors()
+            .iter()
+            .map(|tensor| (tensor.name.clone(), tensor.ty.clone()))
+            .collect())
+    }
+}
+
+/// Nested plans of `execute: {path: …}`, parsed into the run's source map.
+struct PlanFiles<'a> {
+    sources: &'a RefCell<SourceMap>,
+}
+
+impl PlanSource for PlanFiles<'_> {
+    fn load_plan(&self, path: &str) -> Result<Plan, Vec<Diagnostic>> {
+        crate::plan::yaml::load_plan(&[path], &[], &mut self.sources.borrow_mut())
+    }
+}
+
+/// Plan files and overrides, told apart as BrainSurgery does: an item ending in `.yaml`, `.yml`
+/// or `.bs`, or without `=`, is a file; anything else is an override.
+pub fn split_items(items: &[String]) -> (Vec<PathBuf>, Vec<String>) {
+    let mut paths = Vec::new();
+    let mut overrides = Vec::new();
+    for item in items {
+        let is_file = [".yaml", ".yml", ".bs"].iter().any(|s| item.ends_with(s)) || !item.contains('=');
+        if is_file {
+            paths.push(PathBuf::from(item));
+        } else {
+            overrides.push(item.clone());
+        }
+    }
+    (paths, overrides)
+}
+
+/// A compiled plan with the texts its diagnostics point into.
+pub struct CompiledFiles {
+    pub sources: SourceMap,
+    /// The plan, when its files parsed.
+    pub plan: Option<Plan>,
+    /// `None` when the plan files themselves had errors.
+    pub compilation: Option<Compilation>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Loads the plan files and compiles them against `headers`.
+pub fn compile_files(items: &[String], headers: &CheckpointHeaders) -> CompiledFiles {
+    let (paths, overrides) = split_items(items);
+    let mut sources = SourceMap::new();
+    let plan = match crate::plan::yaml::load_plan(&paths, &overrides, &mut sources) {
+        Ok(plan) => plan,
+        Err(diagnostics) => {
+            return CompiledFiles {
+                sources,
+                plan: None,
+                compilation: None,
+                diagnostics,
+            }
+        }
+    };
+    let shared = RefCell::new(sources);
+    let plans = PlanFiles { sources: &shared };
+    let compilation = compile_plan(&plan, headers, Some(&plans));
+    CompiledFiles {
+        sources: shared.into_inner(),
+        plan: Some(plan),
+        diagnostics: compilation.diagnostics.clone(),
+        compilation: Some(compilation),
+    }
+}
+
+/// What `check` prints and returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckReport {
+    pub exit_code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// How diagnostics are rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rendering {
+    /// Deterministic text (golden tests, pipes).
+    Plain,
+    /// Fancy when stderr is a terminal.
+    ForStderr,
+}
+
+/// Runs `check` and returns its output instead of printing it.
+pub fn check(args: &CheckArgs, headers: &CheckpointHeaders, rendering: Rendering) -> CheckReport {
+    let budget = match args.memory_budget.as_deref().map(crate::io::parse_size) {
+        None => None,
+        Some(Ok(budget)) => budget,
+        Some(Err(error)) => {
+            return CheckReport {
+                exit_code: EXIT_USAGE,
+                stdout: String::new(),
+                stderr: render(&[error.to_diagnostic()], &SourceMap::new(), rendering),
+            }
+        }
+    };
+    let CompiledFiles {
+        sources,
+        compilation,
+        mut diagnostics,
+        ..
+    } = compile_files(&args.items, headers);
+    let mut stdout = String::new();
+    if let Some(compilation) = &compilation {
+        let estimate = memory::estimate(&compilation.graph);
+        if let Some(budget) = budget {
+            diagnostics.extend(memory::check_budget(&compilation.graph, &estimate, budget));
+        }
+        let summary = summary::summarize(&compilation.graph);
+        let shards = shard_counts(&compilation.graph, &summary);
+        stdout = summary.render(&shards);
+    }
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let exit_code = if diagnostics.iter().any(|d| d.code.starts_with("E00")) {
+        EXIT_IO
+    } else if errors > 0 {
+        EXIT_PLAN
+    } else {
+        EXIT_OK
+    };
+    let mut stderr = render(&diagnostics, &sources, rendering);
+    if errors > 0 {
+        if !stderr.is_empty() {
+            stderr.push('\n');
+        }
+        stderr.push_str(&format!(
+            "check failed: {errors} error{}\n",
+            if errors == 1 { "" } else { "s" }
+        ));
+    }
+    CheckReport {
+        exit_code,
+        stdout,
+        stderr,
+    }
+}
+
+fn render(diagnostics: &[Diagnostic], sources: &SourceMap, rendering: Rendering) -> String {
+    match rendering {
+        Rendering::Plain => render_all_plain(diagnostics, sources),
+        Rendering::ForStderr => render_for_stderr(diagnostics, sources),
+    }
+}
+
+/// The number of shard files of each output, from the storage layer's planner: the output's
+/// `shard` size when given (`none`: one file), else one file for a `.safetensors`/torch path and
+/// the 5 GiB default for a directory, as BrainSurgery shards directory outputs by default.
+fn shard_counts(graph: &PlanGraph, summary: &summary::CheckSummary) -> Vec<Option<usize>> {
+    graph
+        .outputs()
+        .iter()
+        .zip(&summary.outputs)
+        .map(|(spec, output)| {
+            let budget = match &spec.shard {
+                Some(ShardSize::Bytes { bytes, .. }) => Some(*bytes),
+                Some(ShardSize::None) => None,
+                None => {
+                    let is_file = [".safetensors", ".pt", ".pth", ".bin", ".npy"]
+                        .iter()
+                        .any(|suffix| spec.path.ends_with(suffix));
+                    (!is_file).then_some(DEFAULT_SHARD_BYTES)
+                }
+            };
+            OutputLayout::plan(output.tensors.clone(), budget)
+                .ok()
+                .map(|layout| layout.shards().len())
+        })
+        .collect()
+}
+
+/// Runs the subcommand and returns the process exit code.
+pub fn run(args: &CheckArgs) -> i32 {
+    let headers = CheckpointHeaders::new();
+    let report = check(args, &headers, Rendering::ForStderr);
+    eprint!("{}", report.stderr);
+    print!("{}", report.stdout);
+    report.exit_code
+}
