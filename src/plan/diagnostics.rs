@@ -566,3 +566,18 @@ pub fn misplaced_alias_token(span: Span) -> Diagnostic {
     .with_label(span, "alias token here")
     .with_help("move `alias::` to the front of the list")
 }
+
+#[cold]
+pub fn overrides_on_terse_plan(path: &str) -> Diagnostic {
+    Diagnostic::error(
+        "E0126",
+        format!("`key=value` overrides apply to YAML plans, not to the terse plan `{path}`"),
+    )
+    .with_help("edit the terse plan, or convert it with `brainsurgery fmt --to yaml` first")
+}
+
+#[cold]
+pub fn terse_not_available(path: &str) -> Diagnostic {
+    Diagnostic::error("E0120", format!("cannot read terse plan `{path}` yet"))
+        .with_help("this build has no terse front end; convert the plan to YAML")
+}

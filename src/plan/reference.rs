@@ -58,6 +58,11 @@ impl TextSpan {
         self.span
     }
 
+    /// Whether sub-ranges map to exact sub-spans.
+    pub fn is_exact(self) -> bool {
+        self.exact
+    }
+
     /// The span of `text[range]`, clamped to the whole span.
     pub fn part(self, range: std::ops::Range<usize>) -> Span {
         if !self.exact {

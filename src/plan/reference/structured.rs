@@ -209,7 +209,10 @@ pub fn parse_structured_reference(
             if index == 0 {
                 let name = &text[..text.len() - 2];
                 if !name.is_empty() {
-                    alias = Some(Spanned::new(name.to_string(), text_span.part(0..name.len())));
+                    alias = Some(Spanned::new(
+                        name.to_string(),
+                        text_span.part(0..name.len()),
+                    ));
                 }
             } else {
                 errors.push(diagnostics::misplaced_alias_token(text_span.whole()));
