@@ -69,7 +69,18 @@ pub fn print_yaml(plan: &Plan) -> String {
     if !plan.steps.is_empty() {
         out.push_str("transforms:\n");
         for step in &plan.steps {
-            let _ = writeln!(out, "  - {}", step_flow(&step.op).rendered());
+            // A top-level step is a one-key block mapping (`- copy: {…}`), as the reference
+            // writes plans; nested steps stay in flow style.
+            match step_flow(&step.op) {
+                Flow::Mapping(entries) => {
+                    for (key, value) in entries {
+                        let _ = writeln!(out, "  - {key}: {}", value.rendered());
+                    }
+                }
+                bare => {
+                    let _ = writeln!(out, "  - {}", bare.rendered());
+                }
+            }
         }
     }
     if let Some(output) = &plan.output {
