@@ -24,6 +24,8 @@ pub mod session_ops;
 pub mod tensor_ops;
 
 pub use self::print::print_yaml;
+// Shared with the terse front end, which reads sizes, numbers and booleans the same way.
+pub use self::scalars::{parse_bool, parse_float, parse_int, parse_size, SizeError};
 
 use self::lower::Lowerer;
 use self::node::{parse_document, Node, Value};
