@@ -762,7 +762,13 @@ fn unknown_keys_are_reported_with_a_suggestion() {
         "{rendered}"
     );
     assert!(rendered.contains("did you mean `from`?"), "{rendered}");
-    // The missing `from` is reported in the same run.
+    // One error per typo: the misspelled `from` is not reported again as missing.
+    assert!(
+        !rendered.contains("missing the required key `from`"),
+        "{rendered}"
+    );
+    // A key that no unknown key resembles is still reported as missing.
+    let rendered = error("copy: {xyzzy: a, to: b}");
     assert!(
         rendered.contains("copy is missing the required key `from`"),
         "{rendered}"

@@ -8,13 +8,35 @@
 
 use crate::diagnostics::{nearest, Diagnostic, Span};
 
-/// "did you mean `x`?" for the nearest candidate, when it is close enough to be a plausible typo.
-fn suggestion<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+/// The nearest candidate, when it is close enough to be a plausible typo of `word`.
+pub(crate) fn close_match<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let best = nearest(word, candidates, 1).into_iter().next()?;
     let distance = crate::diagnostics::edit_distance(word, best);
     // A suggestion farther away than half the word is noise rather than help.
     let limit = (word.chars().count() / 2).max(2);
-    (distance <= limit).then(|| format!("did you mean `{best}`?"))
+    (distance <= limit).then_some(best)
+}
+
+/// "did you mean `x`?" for the nearest candidate, when it is close enough.
+fn suggestion<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    close_match(word, candidates).map(|best| format!("did you mean `{best}`?"))
+}
+
+/// User text for a message: control characters escaped, so a tab or newline cannot break the
+/// message's line.
+fn shown(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| -> Box<dyn Iterator<Item = char>> {
+            if c.is_control() {
+                Box::new(c.escape_default())
+            } else {
+                Box::new(std::iter::once(c))
+            }
+        })
+        .collect()
 }
 
 fn backticked(names: &[&str]) -> String {
@@ -307,12 +329,15 @@ pub fn exit_takes_no_payload(span: Span) -> Diagnostic {
 
 #[cold]
 pub fn too_many_reference_parts(text: &str, span: Span) -> Diagnostic {
-    Diagnostic::error("E0201", format!("invalid reference syntax `{text}`"))
-        .with_label(span, "a fourth `::` part")
-        .with_help(
-            "a reference is `[alias::]expr[::[slice]]`, so it has at most two `::`; a regex cannot \
+    Diagnostic::error(
+        "E0201",
+        format!("invalid reference syntax `{}`", shown(text)),
+    )
+    .with_label(span, "a fourth `::` part")
+    .with_help(
+        "a reference is `[alias::]expr[::[slice]]`, so it has at most two `::`; a regex cannot \
              contain `::`",
-        )
+    )
 }
 
 #[cold]
@@ -371,7 +396,7 @@ pub fn slice_step_not_positive(step: i64, span: Span) -> Diagnostic {
 
 #[cold]
 pub fn bad_regex(pattern: &str, error: &str, span: Span) -> Diagnostic {
-    Diagnostic::error("E0205", format!("invalid regex `{pattern}`"))
+    Diagnostic::error("E0205", format!("invalid regex `{}`", shown(pattern)))
         .with_label(span, error.to_string())
         .with_help(
             "patterns are Python regular expressions matched against the whole tensor name; \

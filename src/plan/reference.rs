@@ -209,13 +209,28 @@ pub fn parse_reference_string(
     })
 }
 
-/// Byte ranges of the `::`-separated parts of `text`.
+/// Byte ranges of the `::`-separated parts of `text`. A `::` inside brackets does not separate
+/// (so a slice can hold a step, `w::[::2]`, which BrainSurgery's plain split cannot); a
+/// backslash-escaped bracket does not count.
 fn split_parts(text: &str) -> Vec<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
     let mut parts = Vec::new();
     let mut start = 0;
-    while let Some(found) = text[start..].find("::") {
-        parts.push(start..start + found);
-        start += found + 2;
+    let mut depth = 0usize;
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'\\' => index += 1,
+            b'[' => depth += 1,
+            b']' => depth = depth.saturating_sub(1),
+            b':' if depth == 0 && bytes.get(index + 1) == Some(&b':') => {
+                parts.push(start..index);
+                start = index + 2;
+                index += 1;
+            }
+            _ => {}
+        }
+        index += 1;
     }
     parts.push(start..text.len());
     parts
@@ -305,6 +320,16 @@ mod tests {
         let error = parse("base::x::0:4", &several()).unwrap_err();
         assert_eq!(error.code, "E0203");
         assert_eq!(error.primary_span().unwrap().range(), 9..12);
+    }
+
+    #[test]
+    fn separators_inside_brackets_do_not_split() {
+        let reference = parse("w::[::2, 1::]", &single()).unwrap();
+        assert_eq!(reference.pattern.node, Pattern::Regex("w".into()));
+        assert_eq!(reference.slice.unwrap().node.0.len(), 2);
+        let reference = parse("base::a\\[x::[0]", &several()).unwrap();
+        assert_eq!(reference.pattern.node, Pattern::Regex("a\\[x".into()));
+        assert!(reference.slice.is_some());
     }
 
     #[test]

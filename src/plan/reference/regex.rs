@@ -62,6 +62,13 @@ pub(crate) fn group_info(pattern: &str) -> Option<(usize, Vec<String>)> {
 
 fn regex_diagnostic(pattern: &str, error: &fancy_regex::Error, span: TextSpan) -> Diagnostic {
     let label_span = match error {
+        // The parser notices a missing `)` at the end of the pattern; the `(` is what to fix.
+        fancy_regex::Error::ParseError(_, fancy_regex::ParseError::UnclosedOpenParen) => {
+            match unclosed_paren(pattern) {
+                Some(open) => span.part(open..open + 1),
+                None => span.whole(),
+            }
+        }
         fancy_regex::Error::ParseError(position, _) => {
             let start = (*position).min(pattern.len());
             let end = next_char_boundary(pattern, start);
@@ -70,6 +77,27 @@ fn regex_diagnostic(pattern: &str, error: &fancy_regex::Error, span: TextSpan) -
         _ => span.whole(),
     };
     diagnostics::bad_regex(pattern, &describe(error), label_span)
+}
+
+/// The byte offset of the last `(` that no `)` closes (escapes and character classes skipped).
+fn unclosed_paren(pattern: &str) -> Option<usize> {
+    let mut open = Vec::new();
+    let mut in_class = false;
+    let mut escaped = false;
+    for (index, character) in pattern.char_indices() {
+        match character {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '[' if !in_class => in_class = true,
+            ']' if in_class => in_class = false,
+            '(' if !in_class => open.push(index),
+            ')' if !in_class => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    open.pop()
 }
 
 fn next_char_boundary(text: &str, start: usize) -> usize {
@@ -88,14 +116,12 @@ fn describe(error: &fancy_regex::Error) -> String {
         .rev()
         .find_map(|line| line.trim().strip_prefix("error: "))
         .map(str::to_string)
-        .unwrap_or_else(|| {
-            text.lines()
-                .next()
-                .unwrap_or("")
-                .trim()
-                .trim_start_matches("Parsing error at position ")
-                .to_string()
-        });
+        .unwrap_or_else(|| text.lines().next().unwrap_or("").trim().to_string());
+    // fancy-regex prefixes "Parsing error at position N: "; our label already points there.
+    let message = match message.strip_prefix("Parsing error at position ") {
+        Some(rest) => rest.split_once(": ").map_or(rest, |(_, m)| m).to_string(),
+        None => message,
+    };
     let message = message
         .strip_prefix("Regex error: ")
         .unwrap_or(&message)
@@ -142,6 +168,14 @@ mod tests {
         let error = validate(pattern).unwrap_err();
         assert_eq!(error.code, "E0205");
         assert!(!error.labels[0].text.contains('\n'));
+        assert_eq!(
+            error.labels[0].text,
+            "opening parenthesis without closing parenthesis"
+        );
+        assert_eq!(error.primary_span().unwrap().range(), 2..3);
+        let pattern = "(a)[(]\\((b";
+        let error = validate(pattern).unwrap_err();
+        assert_eq!(error.primary_span().unwrap().range(), 8..9);
         let pattern = "a**";
         let error = validate(pattern).unwrap_err();
         assert!(!error.labels[0].text.is_empty());

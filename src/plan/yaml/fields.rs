@@ -2,7 +2,8 @@
 //!
 //! Receives the payload node of one step (a mapping, or null for "no arguments"), the op's name
 //! and the keys it accepts; [`Fields::open`] reports every unknown key at once (with a "did you
-//! mean" for typos) and [`Fields::required`] reports a missing key at the op keyword. A key
+//! mean" for typos) and [`Fields::required`] reports a missing key at the op keyword, unless an
+//! unknown key was already reported as its likely misspelling (one error per typo). A key
 //! written with a null value (`min:` or `min: ~`) counts as not written, as BrainSurgery's
 //! `payload.get(key)` treats it.
 
@@ -15,6 +16,8 @@ pub(crate) struct Fields<'n> {
     op: &'n str,
     keyword_span: Span,
     entries: &'n [Entry],
+    /// Accepted keys that an unknown key was reported as a misspelling of.
+    suggested: Vec<&'n str>,
 }
 
 impl<'n> Fields<'n> {
@@ -24,7 +27,7 @@ impl<'n> Fields<'n> {
         op: &'n str,
         keyword_span: Span,
         payload: &'n Node,
-        allowed: &[&str],
+        allowed: &[&'n str],
     ) -> Option<Fields<'n>> {
         let entries: &'n [Entry] = match &payload.value {
             Value::Null => &[],
@@ -39,6 +42,7 @@ impl<'n> Fields<'n> {
                 return None;
             }
         };
+        let mut suggested = Vec::new();
         for entry in entries {
             if !allowed.contains(&entry.key.as_str()) {
                 lower.error(diagnostics::unknown_key(
@@ -47,12 +51,17 @@ impl<'n> Fields<'n> {
                     entry.key_span,
                     allowed,
                 ));
+                suggested.extend(diagnostics::close_match(
+                    &entry.key,
+                    allowed.iter().copied(),
+                ));
             }
         }
         Some(Fields {
             op,
             keyword_span,
             entries,
+            suggested,
         })
     }
 
@@ -85,6 +94,9 @@ impl<'n> Fields<'n> {
     pub fn required(&self, lower: &mut Lowerer<'_>, key: &str) -> Option<&'n Node> {
         if let Some(node) = self.optional(key) {
             return Some(node);
+        }
+        if self.suggested.contains(&key) {
+            return None;
         }
         let span = self
             .entries
