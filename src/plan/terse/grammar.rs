@@ -143,13 +143,14 @@ pub fn describe(rule: Rule) -> &'static str {
         | Rule::kw_count
         | Rule::kw_shape
         | Rule::kw_dimensions
+        | Rule::kw_dtype_of
         | Rule::kw_equal
         | Rule::kw_iszero
         | Rule::kw_reads
         | Rule::kw_writes
         | Rule::kw_all
         | Rule::kw_any => "an assertion such as `exists(x)` or `shape(x) == [2, 3]`",
-        Rule::kw_dtype => "`dtype`",
+        Rule::kw_dtype => "`dtype=`",
         Rule::bounds | Rule::bound => "a comparison such as `== 2` or `>= 1`",
         Rule::is_equal => "`==`",
         Rule::at_least => "`>=`",

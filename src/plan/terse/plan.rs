@@ -47,6 +47,8 @@ pub fn parse_plan(source: SourceId, text: &str) -> Result<Plan, Vec<Diagnostic>>
         scope: AliasScope::default(),
     };
     let plan = build_plan(&mut builder, &items, true, &mut errors);
+    // Report in file order: syntax errors are found before the steps are built.
+    errors.sort_by_key(|error| error.primary_span().map(|span| span.start));
     if errors.is_empty() {
         Ok(plan)
     } else {

@@ -10,7 +10,7 @@ use super::diagnostics;
 use super::grammar::{describe, Rule};
 use super::values::Builder;
 use crate::diagnostics::{edit_distance, nearest, Diagnostic};
-use crate::plan::ast::OP_NAMES;
+use crate::plan::ast::{ASSERT_NAMES, OP_NAMES};
 use pest::error::{ErrorVariant, InputLocation};
 
 /// The functions of the terse syntax, for "did you mean" on a misspelled call.
@@ -165,20 +165,34 @@ fn help_for(line: &str, position: usize) -> Option<String> {
             return Some(format!("in the terse syntax, {op} is written `{form}`"));
         }
     }
-    // A misspelled function call: `zeros([2])`.
+    // A misspelled function call (`zeros([2])`) or assertion (`assert exist(x)`).
     let word_at = word_at(line, position);
     if line[position + word_at.len()..]
         .trim_start()
         .starts_with('(')
         && !word_at.is_empty()
     {
-        if let Some(best) = close_match(word_at, &FUNCTIONS) {
+        let (kind, candidates): (&str, &[&str]) = if first_word == "assert" {
+            ("an assertion", &ASSERT_NAMES)
+        } else {
+            ("a function", &FUNCTIONS)
+        };
+        if let Some(best) = close_match(word_at, candidates) {
             return Some(format!("did you mean `{best}(…)`?"));
         }
+        let names: Vec<String> = candidates.iter().map(|name| format!("`{name}`")).collect();
         return Some(format!(
-            "`{word_at}` is not a function; the functions are {}",
-            FUNCTIONS.map(|f| format!("`{f}`")).join(", ")
+            "`{word_at}` is not {kind}; the choices are {}",
+            names.join(", ")
         ));
+    }
+    // An unclosed bracket in a bare pattern: `h.(\d+ = x`.
+    if line[position..].starts_with(['(', '[', '{']) && position > indent {
+        return Some(
+            "a bracket in a pattern must be closed within the pattern; write a pattern with \
+             spaces or unbalanced brackets between slashes, e.g. `/h\\.(\\d+)/`"
+                .to_string(),
+        );
     }
     if position == indent && !first_word.is_empty() {
         if let Some(best) = close_match(first_word, &STATEMENTS) {
@@ -197,7 +211,7 @@ fn help_for(line: &str, position: usize) -> Option<String> {
         && (after_first.starts_with('=') || after_first.starts_with("<-"))
     {
         return Some(format!(
-            "a line starting with `{first_word}` is a `{first_word}` statement; write a tensor \
+            "a line starting with `{first_word}` is the `{first_word}` statement; write a tensor \
              named `{first_word}` between slashes: `/{first_word}/`"
         ));
     }
