@@ -142,8 +142,12 @@ fn terse_and_yaml_files_do_not_mix() {
     let terse = files.write("plan.bs", "exit\n");
     let rendered = load(&[yaml, terse.clone()], &[]).unwrap_err();
     assert!(rendered.contains("error[E0120]"), "{rendered}");
-    let rendered = load(&[terse], &["output.path=x"]).unwrap_err();
+    let rendered = load(&[terse.clone()], &["output.path=x"]).unwrap_err();
     assert!(rendered.contains("error[E0126]"), "{rendered}");
+    // Alone, a terse plan goes to the terse front end.
+    let plan = load(&[terse], &[]).unwrap();
+    assert_eq!(plan.steps.len(), 1);
+    assert_eq!(plan.steps[0].op, Op::Exit);
 }
 
 #[test]

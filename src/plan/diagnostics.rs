@@ -265,12 +265,12 @@ pub fn invalid_argument(message: &str, label: &str, span: Span, help: &str) -> D
 }
 
 #[cold]
-pub fn mixed_plan_syntaxes(span_name: &str) -> Diagnostic {
+pub fn mixed_plan_syntaxes(path: &str) -> Diagnostic {
     Diagnostic::error(
         "E0120",
-        format!("`{span_name}` mixes terse (.bs) and YAML plan files in one run"),
+        format!("terse plan `{path}` cannot be combined with other plan files"),
     )
-    .with_help("give either one terse plan or YAML files (which are merged in order), not both")
+    .with_help("give either one terse (.bs) plan, or YAML files (which are merged in order)")
 }
 
 #[cold]
@@ -599,10 +599,4 @@ pub fn overrides_on_terse_plan(path: &str) -> Diagnostic {
         format!("`key=value` overrides apply to YAML plans, not to the terse plan `{path}`"),
     )
     .with_help("edit the terse plan, or convert it with `brainsurgery fmt --to yaml` first")
-}
-
-#[cold]
-pub fn terse_not_available(path: &str) -> Diagnostic {
-    Diagnostic::error("E0120", format!("cannot read terse plan `{path}` yet"))
-        .with_help("this build has no terse front end; convert the plan to YAML")
 }

@@ -102,16 +102,19 @@ fn merge_into(root: Option<Node>, node: Node) -> Option<Node> {
     })
 }
 
+/// A single `.bs` plan goes to the terse front end; it cannot be merged with YAML files (their
+/// merge is defined on YAML trees) nor take overrides.
 fn load_terse(
     paths: &[impl AsRef<Path>],
     overrides: &[String],
-    _sources: &mut SourceMap,
+    sources: &mut SourceMap,
     terse: usize,
 ) -> Result<Plan, Vec<Diagnostic>> {
     let first = paths
         .iter()
-        .map(|p| p.as_ref().display().to_string())
-        .find(|p| p.ends_with(".bs"))
+        .map(|p| p.as_ref())
+        .find(|p| p.extension().is_some_and(|e| e == "bs"))
+        .map(|p| p.display().to_string())
         .unwrap_or_default();
     if terse != paths.len() || terse > 1 {
         return Err(vec![diagnostics::mixed_plan_syntaxes(&first)]);
@@ -119,7 +122,12 @@ fn load_terse(
     if !overrides.is_empty() {
         return Err(vec![diagnostics::overrides_on_terse_plan(&first)]);
     }
-    Err(vec![diagnostics::terse_not_available(&first)])
+    let text = match std::fs::read_to_string(&first) {
+        Ok(text) => text,
+        Err(error) => return Err(vec![diagnostics::unreadable_plan(&first, &error)]),
+    };
+    let id = sources.add(first, text);
+    crate::plan::terse::parse_terse(sources, id)
 }
 
 fn lower_root(sources: &mut SourceMap, root: &Node) -> Result<Plan, Vec<Diagnostic>> {
