@@ -29,15 +29,15 @@ use fancy_regex::Regex;
 /// the pattern when the regex parser names a position.
 pub fn validate_regex(pattern: &str, span: impl Into<TextSpan>) -> Result<(), Diagnostic> {
     let span: TextSpan = span.into();
+    let Err(full_error) = analyze(pattern) else {
+        return Ok(());
+    };
     // The bare pattern gives error positions relative to what the user wrote.
-    if let Err(error) = Regex::new(pattern) {
-        return Err(regex_diagnostic(pattern, &error, span));
-    }
-    match compile_full_match(pattern) {
-        Ok(_) => Ok(()),
-        Err(error) => Err(diagnostics::bad_regex(
+    match Regex::new(pattern) {
+        Err(error) => Err(regex_diagnostic(pattern, &error, span)),
+        Ok(_) => Err(diagnostics::bad_regex(
             pattern,
-            &describe(&error),
+            &describe(&full_error),
             span.whole(),
         )),
     }
@@ -51,13 +51,43 @@ pub fn compile_full_match(pattern: &str) -> Result<Regex, fancy_regex::Error> {
 /// The number of capture groups of a valid pattern (not counting the whole match), and the names
 /// of its named groups.
 pub(crate) fn group_info(pattern: &str) -> Option<(usize, Vec<String>)> {
-    let regex = Regex::new(pattern).ok()?;
+    analyze(pattern).ok()
+}
+
+/// Group facts of a valid pattern, remembered per thread.
+type GroupFacts = (usize, Vec<String>);
+
+/// Most patterns remembered before the memo starts over (it only saves repeated compilation).
+const MEMO_LIMIT: usize = 4096;
+
+thread_local! {
+    // A template is checked against its source regex, which was compiled moments before when the
+    // source was validated; remembering the facts keeps that to one compilation per pattern, which
+    // dominates the cost of reading large plans.
+    static MEMO: std::cell::RefCell<std::collections::HashMap<String, GroupFacts>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Compiles the full-match form of `pattern` once and returns its group facts.
+fn analyze(pattern: &str) -> Result<GroupFacts, fancy_regex::Error> {
+    if let Some(facts) = MEMO.with(|memo| memo.borrow().get(pattern).cloned()) {
+        return Ok(facts);
+    }
+    let regex = compile_full_match(pattern)?;
     let names = regex
         .capture_names()
         .flatten()
         .map(str::to_string)
         .collect();
-    Some((regex.captures_len().saturating_sub(1), names))
+    let facts = (regex.captures_len().saturating_sub(1), names);
+    MEMO.with(|memo| {
+        let mut memo = memo.borrow_mut();
+        if memo.len() >= MEMO_LIMIT {
+            memo.clear();
+        }
+        memo.insert(pattern.to_string(), facts.clone());
+    });
+    Ok(facts)
 }
 
 fn regex_diagnostic(pattern: &str, error: &fancy_regex::Error, span: TextSpan) -> Diagnostic {
