@@ -142,7 +142,7 @@ fn terse_and_yaml_files_do_not_mix() {
     let terse = files.write("plan.bs", "exit\n");
     let rendered = load(&[yaml, terse.clone()], &[]).unwrap_err();
     assert!(rendered.contains("error[E0120]"), "{rendered}");
-    let rendered = load(&[terse.clone()], &["output.path=x"]).unwrap_err();
+    let rendered = load(std::slice::from_ref(&terse), &["output.path=x"]).unwrap_err();
     assert!(rendered.contains("error[E0126]"), "{rendered}");
     // Alone, a terse plan goes to the terse front end.
     let plan = load(&[terse], &[]).unwrap();
