@@ -212,10 +212,3 @@ pub fn empty_alias(span: Span) -> Diagnostic {
         .with_label(span, "empty alias")
         .with_help("name the alias, e.g. `base`")
 }
-
-#[cold]
-pub fn bad_bounds(problem: &str, span: Span) -> Diagnostic {
-    Diagnostic::error("E0317", format!("invalid arguments: {problem}"))
-        .with_label(span, problem.to_string())
-        .with_help("see `docs/language.md` for the arguments of each operation")
-}
