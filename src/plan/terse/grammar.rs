@@ -114,8 +114,9 @@ pub fn describe(rule: Rule) -> &'static str {
         }
         Rule::fill_spec => "a fill value (a number, `[values]` or a distribution)",
         Rule::fill_constant => "a number",
-        Rule::fill_tensor | Rule::kw_tensor => "`tensor(…)` or a `[…]` list of values",
-        Rule::fill_random | Rule::distribution => "`uniform(…)` or `normal(…)`",
+        Rule::fill_tensor => "a `[…]` list of values",
+        Rule::kw_tensor => "`tensor(…)`",
+        Rule::fill_random | Rule::distribution => "a distribution (`uniform(…)`, `normal(…)`)",
         Rule::uniform | Rule::kw_uniform => "`uniform(…)`",
         Rule::uniform_param => "`low=` or `high=`",
         Rule::kw_low => "`low=`",
