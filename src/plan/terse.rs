@@ -14,13 +14,14 @@
 //!
 //! Submodules, in pipeline order: [`grammar`] (the generated parser and the user-facing name of
 //! every rule), [`syntax_error`], `plan` (lines, blocks, declarations), `statements`, `session`,
-//! `expression` (Pratt parser, lowering of `=` and `<-`), `calls`, `assertion`, `tensor_ref`,
+//! `expression` (Pratt parser, lowering of `=` and `<-`), `calls`, `creation`, `assertion`, `tensor_ref`,
 //! `values`, `checks` (the YAML front end's value checks), [`diagnostics`] (E03xx), and
 //! [`printer`].
 
 mod assertion;
 mod calls;
 mod checks;
+mod creation;
 pub mod diagnostics;
 mod expression;
 pub mod grammar;
