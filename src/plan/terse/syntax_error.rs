@@ -132,7 +132,8 @@ fn expected_phrases(positives: &[Rule]) -> Vec<&'static str> {
 /// The text to underline at `position`: an operator, a punctuation mark, or a word.
 fn token_at(line: &str, position: usize) -> &str {
     let rest = line[position..].trim_end_matches(['\r', ' ', '\t']);
-    if rest.is_empty() || rest.starts_with('#') {
+    // Nothing but spaces or a comment is the end of the line; a caret goes at `position`.
+    if rest.is_empty() || rest.starts_with(['#', ' ', '\t']) {
         return "";
     }
     for operator in ["<-", "->", "+=", "-=", "*=", "==", "::", ">=", "<="] {
@@ -234,4 +235,38 @@ fn close_match<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .next()?;
     let distance = edit_distance(word, best);
     (distance > 0 && distance <= (word.len() / 3).max(1)).then_some(best)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_underlined_token_is_an_operator_a_mark_or_a_word() {
+        assert_eq!(token_at("x <- y", 2), "<-");
+        assert_eq!(token_at("f(a, b)", 1), "(");
+        assert_eq!(token_at("move a b", 7), "b");
+        assert_eq!(token_at("x = zeros([2])", 4), "zeros");
+        assert_eq!(token_at("del   # note", 3), "");
+        assert_eq!(token_at("x", 1), "");
+    }
+
+    #[test]
+    fn expected_rules_become_distinct_phrases() {
+        let phrases =
+            expected_phrases(&[Rule::kw_clamp, Rule::kw_fill, Rule::number, Rule::reference]);
+        assert_eq!(
+            phrases,
+            ["a function call", "a number", "a tensor reference"]
+        );
+    }
+
+    #[test]
+    fn helps_recognize_yaml_style_ops_and_typos() {
+        assert!(help_for("copy a b", 5).unwrap().contains("TO = FROM"));
+        assert!(help_for("x = zeros([2])", 4).unwrap().contains("zeroes"));
+        assert!(help_for("dell x", 0).unwrap().contains("`del`"));
+        assert!(help_for("exit = x", 5).unwrap().contains("/exit/"));
+        assert_eq!(help_for("x = a", 5), None);
+    }
 }

@@ -344,3 +344,36 @@ pub fn parse_integer_items(
         .collect();
     Ok((parse_integer_list(builder, pair)?, items))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(from: usize, to: usize) -> Span {
+        Span::new(SourceId(0), from, to)
+    }
+
+    #[test]
+    fn escapes_resolve_and_unknown_ones_point_at_themselves() {
+        assert_eq!(
+            unescape(r#"a\\b\"c\n\t\u{e9}\0"#, span).unwrap(),
+            "a\\b\"c\n\t\u{e9}\0"
+        );
+        let error = unescape(r"C:\weights", span).unwrap_err();
+        assert_eq!(error.code, "E0306");
+        assert_eq!(error.primary_span().unwrap().range(), 2..4);
+        assert!(unescape(r"\u{zz}", span).is_err());
+        assert!(unescape(r"\u{110000}", span).is_err());
+        assert!(unescape("trailing\\", span).is_err());
+    }
+
+    #[test]
+    fn repeated_arguments_are_refused_with_both_places() {
+        let mut seen = SeenArguments::default();
+        assert!(seen.record("min", span(0, 3)).is_ok());
+        assert!(seen.record("max", span(5, 8)).is_ok());
+        let error = seen.record("min", span(10, 13)).unwrap_err();
+        assert_eq!(error.0[0].code, "E0307");
+        assert_eq!(error.0[0].labels.len(), 2);
+    }
+}
