@@ -57,6 +57,8 @@ fn example_has_the_gpt2_layout() {
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect()
     };
-    assert!(values("ln_f.weight").iter().all(|v| (0.95..=1.05).contains(v)));
+    assert!(values("ln_f.weight")
+        .iter()
+        .all(|v| (0.95..=1.05).contains(v)));
     assert!(values("wte.weight").iter().all(|v| v.abs() <= 0.1));
 }

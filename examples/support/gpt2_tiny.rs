@@ -127,7 +127,9 @@ pub fn build() -> Vec<u8> {
         .map(|(name, shape, init)| {
             let count: usize = shape.iter().product();
             let bytes = (0..count)
-                .flat_map(|_| (init.center + init.spread * generator.next_symmetric()).to_le_bytes())
+                .flat_map(|_| {
+                    (init.center + init.spread * generator.next_symmetric()).to_le_bytes()
+                })
                 .collect();
             (name, OwnedTensor { shape, bytes })
         })
