@@ -4,6 +4,8 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod inspect;
+
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_PLAN: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
@@ -21,7 +23,10 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Show the tensors of a checkpoint: a table, a folded tree, statistics or JSON.
+    Inspect(inspect::InspectArgs),
+}
 
 /// Parses the process arguments and runs the subcommand; returns the exit code.
 pub fn main() -> i32 {
@@ -36,5 +41,7 @@ pub fn main() -> i32 {
             };
         }
     };
-    match cli.command {}
+    match cli.command {
+        Command::Inspect(args) => inspect::run(&args),
+    }
 }

@@ -61,11 +61,43 @@ pub fn tree_document(inventory: &Inventory) -> Value {
     })
 }
 
-/// Pretty-printed with a final newline, as the command prints it.
+/// The document as the command prints it: one top-level key per line and one array element
+/// (one tensor, one tree line) per line, each written compactly, with a final newline. This stays
+/// valid JSON while keeping golden files and `grep` output one tensor to a line.
 pub fn to_text(document: &Value) -> String {
-    let mut text = serde_json::to_string_pretty(document).unwrap_or_default();
-    text.push('\n');
-    text
+    let compact = |value: &Value| serde_json::to_string(value).unwrap_or_default();
+    let Value::Object(fields) = document else {
+        return compact(document) + "\n";
+    };
+    let mut out = String::from("{\n");
+    for (index, (key, value)) in fields.iter().enumerate() {
+        out.push_str("  ");
+        out.push_str(&compact(&Value::String(key.clone())));
+        out.push_str(": ");
+        match value {
+            Value::Array(items) if !items.is_empty() => {
+                out.push_str("[\n");
+                for (position, item) in items.iter().enumerate() {
+                    out.push_str("    ");
+                    out.push_str(&compact(item));
+                    out.push_str(if position + 1 < items.len() {
+                        ",\n"
+                    } else {
+                        "\n"
+                    });
+                }
+                out.push_str("  ]");
+            }
+            other => out.push_str(&compact(other)),
+        }
+        out.push_str(if index + 1 < fields.len() {
+            ",\n"
+        } else {
+            "\n"
+        });
+    }
+    out.push_str("}\n");
+    out
 }
 
 fn totals_value(totals: &Totals) -> Value {
@@ -171,6 +203,18 @@ mod tests {
     fn without_stats_there_is_no_stats_field() {
         let document = tensors_document(&inventory(), None);
         assert!(document["tensors"][0].get("stats").is_none());
+    }
+
+    #[test]
+    fn text_is_valid_json_with_one_tensor_per_line() {
+        let document = tensors_document(&inventory(), None);
+        let text = to_text(&document);
+        let parsed: Value = serde_json::from_str(&text).expect("valid JSON");
+        assert_eq!(parsed, document);
+        let tensor_lines = text.lines().filter(|l| l.contains("\"name\"")).count();
+        assert_eq!(tensor_lines, 3);
+        assert!(text.starts_with("{\n  \"tensors\": [\n    {\"name\":\"h.0.w\","));
+        assert!(text.ends_with("\"metadata\": {\"format\":\"pt\"}\n}\n"));
     }
 
     #[test]
