@@ -231,6 +231,13 @@ pub enum IoError {
     #[error("the output has no tensor `{tensor}`")]
     UnknownOutputTensor { tensor: String },
 
+    #[error("output tensor `{tensor}` is {expected} bytes, but {actual} bytes were given for it")]
+    WrongTensorLength {
+        tensor: String,
+        expected: u64,
+        actual: u64,
+    },
+
     #[error(
         "output tensor `{tensor}` is {tensor_len} bytes; a write of {len} bytes at offset {offset} does not fit"
     )]
@@ -310,10 +317,11 @@ impl IoError {
             IoError::DestinationIsInput { .. } => "E0030",
             IoError::DestinationConflict { .. } => "E0031",
             IoError::UnknownOutputTensor { .. } => "E0032",
-            IoError::WriteOutOfRange { .. } => "E0033",
-            IoError::TensorOverwritten { .. } => "E0034",
-            IoError::TensorsNotWritten { .. } => "E0035",
-            IoError::InjectedFailure { .. } => "E0036",
+            IoError::WrongTensorLength { .. } => "E0033",
+            IoError::WriteOutOfRange { .. } => "E0034",
+            IoError::TensorOverwritten { .. } => "E0035",
+            IoError::TensorsNotWritten { .. } => "E0036",
+            IoError::InjectedFailure { .. } => "E0037",
         }
     }
 
