@@ -270,7 +270,12 @@ fn swap_directories(new: &Path, destination: &Path) -> Result<(), IoError> {
     if exchange(new, destination).is_ok() {
         return Ok(());
     }
-    // No atomic exchange here: two renames, with the window described in the module documentation.
+    swap_by_renames(new, destination)
+}
+
+/// The same swap without an atomic exchange: three renames, with the window described in the
+/// module documentation.
+fn swap_by_renames(new: &Path, destination: &Path) -> Result<(), IoError> {
     let (parent, name) = split_destination(destination)?;
     let aside = parent.join(format!(
         ".{name}{ASIDE_MARK}{}-{:016x}",
@@ -284,8 +289,8 @@ fn swap_directories(new: &Path, destination: &Path) -> Result<(), IoError> {
         let _ = std::fs::rename(&aside, destination);
         return Err(IoError::os("rename into place", destination, source));
     }
-    // The old checkpoint now sits at `aside`; the caller removes `new`, which no longer exists, so
-    // move the old tree there to let that removal (and the interrupt handler) find it.
+    // The old checkpoint sits at `aside`; moving it to the now free temporary path lets the
+    // caller's removal (and the interrupt handler) find it there.
     std::fs::rename(&aside, new).map_err(|source| IoError::os("rename", &aside, source))
 }
 
@@ -431,6 +436,25 @@ mod tests {
         assert!(is_checkpoint_file("model-00001-of-00002.safetensors"));
         assert!(is_checkpoint_file(INDEX_FILE_NAME));
         assert!(!is_checkpoint_file("config.json"));
+    }
+
+    #[test]
+    fn swaps_exchange_old_and_new_either_way() {
+        let directory = tempfile::tempdir().unwrap();
+        let destination = directory.path().join("out");
+        let new = directory.path().join("new");
+        for swap in [swap_directories, swap_by_renames] {
+            std::fs::create_dir_all(&destination).unwrap();
+            std::fs::write(destination.join("f"), b"old").unwrap();
+            std::fs::create_dir(&new).unwrap();
+            std::fs::write(new.join("f"), b"new").unwrap();
+            swap(&new, &destination).unwrap();
+            assert_eq!(std::fs::read(destination.join("f")).unwrap(), b"new");
+            assert_eq!(std::fs::read(new.join("f")).unwrap(), b"old");
+            let names: Vec<_> = std::fs::read_dir(directory.path()).unwrap().collect();
+            assert_eq!(names.len(), 2, "nothing else is left beside them");
+            std::fs::remove_dir_all(&new).unwrap();
+        }
     }
 
     #[test]

@@ -55,9 +55,24 @@ pub fn raw_file(header: &str, data: &[u8]) -> Vec<u8> {
     bytes
 }
 
+/// A file's bytes, compared in full but shown as length and hash, so a failing comparison of two
+/// snapshots prints something readable.
+#[derive(PartialEq, Eq)]
+pub struct Contents(pub Vec<u8>);
+
+impl std::fmt::Debug for Contents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // FNV-1a, enough to tell versions apart in a message.
+        let hash = self.0.iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, &byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        });
+        write!(f, "{} bytes, fnv {hash:016x}", self.0.len())
+    }
+}
+
 /// Every file below `root` (relative path → contents), directories included as empty entries, so
-/// two snapshots are equal exactly when the trees are.
-pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
+/// two snapshots are equal exactly when the trees are, byte for byte.
+pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, Option<Contents>> {
     let mut tree = BTreeMap::new();
     let mut pending = vec![root.to_path_buf()];
     while let Some(directory) = pending.pop() {
@@ -68,7 +83,10 @@ pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
                 tree.insert(relative, None);
                 pending.push(path);
             } else {
-                tree.insert(relative, Some(std::fs::read(&path).expect("readable file")));
+                tree.insert(
+                    relative,
+                    Some(Contents(std::fs::read(&path).expect("readable file"))),
+                );
             }
         }
     }
