@@ -18,6 +18,8 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use rayon::prelude::*;
+
 use super::index::{self, INDEX_FILE_NAME};
 use super::layout::OutputLayout;
 use super::publish::{check_not_input, DestinationKind, Staging};
@@ -182,10 +184,12 @@ impl CheckpointWriter {
                 first: self.layout.tensors()[first].name.clone(),
             });
         }
-        for (file, path, _) in &self.files {
+        // Shards are flushed concurrently so the device sees all their writes at once, as it
+        // would after a global `sync`, rather than one file's at a time.
+        self.files.par_iter().try_for_each(|(file, path, _)| {
             file.sync_all()
-                .map_err(|source| IoError::os("fsync", path, source))?;
-        }
+                .map_err(|source| IoError::os("fsync", path, source))
+        })?;
         if self.layout.is_sharded() {
             self.write_index()?;
         }
