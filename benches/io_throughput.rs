@@ -26,6 +26,12 @@ const DISTINCT_BUFFERS: usize = 4;
 const ROUNDS: usize = 3;
 
 fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it, and a
+    // test run should not write gigabytes.
+    if !std::env::args().any(|argument| argument == "--bench") {
+        println!("io_throughput: skipped (run it with `cargo bench --bench io_throughput`)");
+        return;
+    }
     let tensor_count: usize = std::env::var("BS_BENCH_TENSORS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -61,3 +61,26 @@ fn unknown_tensor_suggests_near_names() {
     }
     assert_eq!(checkpoint.read_stats(), ReadStats::default());
 }
+
+#[test]
+fn parallel_reads_are_all_counted() {
+    let checkpoint = Checkpoint::open(example_path()).unwrap();
+    let expected_bytes: u64 = checkpoint.tensors().iter().map(|t| t.byte_len()).sum();
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for tensor in checkpoint.tensors() {
+                    let bytes = checkpoint.read(&tensor.name).unwrap();
+                    assert_eq!(bytes.len() as u64, tensor.byte_len());
+                }
+            });
+        }
+    });
+    assert_eq!(
+        checkpoint.read_stats(),
+        ReadStats {
+            tensors: 4 * 28,
+            bytes: 4 * expected_bytes
+        }
+    );
+}

@@ -153,7 +153,11 @@ impl OutputLayout {
 
     /// The header of shard `shard`: length prefix plus space-padded JSON. The data section starts
     /// right after it.
-    pub fn shard_header(&self, shard: usize, metadata: &BTreeMap<String, String>) -> Vec<u8> {
+    pub(crate) fn shard_header(
+        &self,
+        shard: usize,
+        metadata: &BTreeMap<String, String>,
+    ) -> Vec<u8> {
         let mut root = Map::new();
         if !metadata.is_empty() {
             let entries = metadata
