@@ -59,12 +59,21 @@ pub struct WriterOptions {
     pub fail_after_tensors: Option<u64>,
 }
 
+/// One output file being filled.
+#[derive(Debug)]
+struct ShardFile {
+    file: File,
+    path: PathBuf,
+    /// Absolute offset of the data section (the header's length).
+    data_start: u64,
+}
+
 #[derive(Debug)]
 pub struct CheckpointWriter {
     layout: OutputLayout,
     metadata: BTreeMap<String, String>,
-    /// One open file per shard, and the absolute offset where its data section starts.
-    files: Vec<(File, PathBuf, u64)>,
+    /// One open file per shard, in layout order.
+    files: Vec<ShardFile>,
     /// Bytes received so far per tensor, in layout order.
     written: Vec<AtomicU64>,
     completed: AtomicU64,
@@ -117,7 +126,11 @@ impl CheckpointWriter {
             // file stays sparse until they do.
             file.set_len(data_start + shard.data_len)
                 .map_err(|source| IoError::os("resize", &path, source))?;
-            files.push((file, path, data_start));
+            files.push(ShardFile {
+                file,
+                path,
+                data_start,
+            });
         }
         let written = layout.tensors().iter().map(|_| AtomicU64::new(0)).collect();
         Ok(CheckpointWriter {
@@ -186,9 +199,11 @@ impl CheckpointWriter {
         }
         // Shards are flushed concurrently so the device sees all their writes at once, as it
         // would after a global `sync`, rather than one file's at a time.
-        self.files.par_iter().try_for_each(|(file, path, _)| {
-            file.sync_all()
-                .map_err(|source| IoError::os("fsync", path, source))
+        self.files.par_iter().try_for_each(|shard| {
+            shard
+                .file
+                .sync_all()
+                .map_err(|source| IoError::os("fsync", &shard.path, source))
         })?;
         if self.layout.is_sharded() {
             self.write_index()?;
@@ -239,9 +254,11 @@ impl CheckpointWriter {
                 return Err(IoError::InjectedFailure { after });
             }
         }
-        let (file, path, data_start) = &self.files[tensor.shard];
-        file.write_all_at(bytes, data_start + tensor.data.start + offset)
-            .map_err(|source| IoError::os("write", path, source))?;
+        let shard = &self.files[tensor.shard];
+        shard
+            .file
+            .write_all_at(bytes, shard.data_start + tensor.data.start + offset)
+            .map_err(|source| IoError::os("write", &shard.path, source))?;
         let total = self.written[position].fetch_add(len, Ordering::AcqRel) + len;
         if total > tensor_len {
             return Err(IoError::TensorOverwritten {
