@@ -5,6 +5,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod fmt;
+pub mod inspect;
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_PLAN: i32 = 1;
@@ -26,6 +27,8 @@ pub struct Cli {
 pub enum Command {
     /// Print a plan in the other syntax (YAML <-> terse).
     Fmt(fmt::FmtArgs),
+    /// Show the tensors of a checkpoint: a table, a folded tree, statistics or JSON.
+    Inspect(inspect::InspectArgs),
 }
 
 /// Parses the process arguments and runs the subcommand; returns the exit code.
@@ -43,5 +46,6 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Fmt(args) => fmt::run(args),
+        Command::Inspect(args) => inspect::run(&args),
     }
 }
