@@ -8,6 +8,7 @@ pub mod cli;
 pub mod compile;
 pub mod diagnostics;
 pub mod graph;
+pub mod inspect;
 pub mod io;
 pub mod plan;
 pub mod tensor;

@@ -475,13 +475,15 @@ fn creators_need_new_literal_names_and_fill_follows_its_template() {
         vec!["E0402"],
         "a creator's destination must not exist"
     );
-    let pattern = step(Op::Ones(Create {
-        target: r(r"h\.\d"),
-        shape: sp(vec![2]),
-        dtype: None,
-    }));
-    // `h\.\d` has no back-reference, so it is taken as a literal (odd) name, as the reference does.
-    session.apply(&pattern).unwrap();
+    // A creator's target is a name, not a pattern: a back-reference or a regex escape is refused.
+    for target in [r"h.\1.weight", r"h\.\d"] {
+        let pattern = step(Op::Ones(Create {
+            target: r(target),
+            shape: sp(vec![2]),
+            dtype: None,
+        }));
+        assert_eq!(codes(&session.apply(&pattern).unwrap_err()), vec!["E0424"]);
+    }
     let fill = step(Op::Fill(Fill {
         from: r("wpe.weight"),
         to: r("wpe.rows"),

@@ -52,13 +52,15 @@ impl CheckpointHeaders {
     /// Tensors and bytes read from all opened checkpoints so far.
     pub fn read_stats(&self) -> ReadStats {
         let opened = self.opened.borrow();
-        opened.values().fold(ReadStats::default(), |total, checkpoint| {
-            let stats = checkpoint.read_stats();
-            ReadStats {
-                tensors: total.tensors + stats.tensors,
-                bytes: total.bytes + stats.bytes,
-            }
-        })
+        opened
+            .values()
+            .fold(ReadStats::default(), |total, checkpoint| {
+                let stats = checkpoint.read_stats();
+                ReadStats {
+                    tensors: total.tensors + stats.tensors,
+                    bytes: total.bytes + stats.bytes,
+                }
+            })
     }
 
     /// How many checkpoints were opened.
@@ -99,7 +101,8 @@ pub fn split_items(items: &[String]) -> (Vec<PathBuf>, Vec<String>) {
     let mut paths = Vec::new();
     let mut overrides = Vec::new();
     for item in items {
-        let is_file = [".yaml", ".yml", ".bs"].iter().any(|s| item.ends_with(s)) || !item.contains('=');
+        let is_file =
+            [".yaml", ".yml", ".bs"].iter().any(|s| item.ends_with(s)) || !item.contains('=');
         if is_file {
             paths.push(PathBuf::from(item));
         } else {

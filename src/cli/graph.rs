@@ -77,8 +77,8 @@ pub fn graph(args: &GraphArgs, headers: &CheckpointHeaders, plain: bool) -> Grap
             sources: Some(&sources),
         }),
         GraphFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&graph.to_json(Some(&sources)))
-                .unwrap_or_default();
+            let mut text =
+                serde_json::to_string_pretty(&graph.to_json(Some(&sources))).unwrap_or_default();
             text.push('\n');
             text
         }

@@ -4,6 +4,11 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod check;
+pub mod fmt;
+pub mod graph;
+pub mod inspect;
+
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_PLAN: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
@@ -21,7 +26,16 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Check a plan against the checkpoint headers (no tensor is read) and say what a run would do.
+    Check(check::CheckArgs),
+    /// Print a plan in the other syntax (YAML <-> terse).
+    Fmt(fmt::FmtArgs),
+    /// Show the tensors of a checkpoint: a table, a folded tree, statistics or JSON.
+    Inspect(inspect::InspectArgs),
+    /// Print a plan's dataflow graph (DOT or JSON).
+    Graph(graph::GraphArgs),
+}
 
 /// Parses the process arguments and runs the subcommand; returns the exit code.
 pub fn main() -> i32 {
@@ -36,5 +50,10 @@ pub fn main() -> i32 {
             };
         }
     };
-    match cli.command {}
+    match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Fmt(args) => fmt::run(args),
+        Command::Graph(args) => graph::run(&args),
+        Command::Inspect(args) => inspect::run(&args),
+    }
 }

@@ -11,7 +11,7 @@
 
 use super::diagnostics;
 use super::draft::{Draft, Operand};
-use super::regex::{self, FullMatch, RegexCaptures};
+use super::regex::{self, FullMatch};
 use super::structured::{self, Bindings, StructuredMatcher};
 use crate::diagnostics::{nearest, Diagnostic};
 use crate::graph::ops::layout::resolve_slice;
@@ -36,7 +36,8 @@ impl Matched {
 
 #[derive(Debug, Clone)]
 pub(crate) enum Captures {
-    Regex(RegexCaptures),
+    /// The regex that matched; the groups are re-derived from the name when needed.
+    Regex(std::sync::Arc<fancy_regex::Regex>),
     Structured(Bindings),
 }
 
@@ -99,13 +100,14 @@ impl Draft<'_> {
             Pattern::Regex(text) => {
                 let matcher = FullMatch::new(text)
                     .map_err(|e| diagnostics::regex_error(text, &e, pattern.span))?;
+                let regex = matcher.regex();
                 for (name, &node) in names {
-                    if let Some(captures) = matcher.captures(name) {
+                    if matcher.matches(name) {
                         matches.push(Matched {
                             alias: alias.clone(),
                             name: name.clone(),
                             node,
-                            captures: Captures::Regex(captures),
+                            captures: Captures::Regex(regex.clone()),
                         });
                     }
                 }
@@ -171,8 +173,10 @@ impl Draft<'_> {
         let alias = self.alias_of(template, AliasUse::Write)?;
         let pattern = &template.pattern;
         let name = match (&source.captures, &pattern.node) {
-            (Captures::Regex(captures), Pattern::Regex(text)) => regex::substitute(text, captures)
-                .map_err(|e| diagnostics::regex_error(text, &e, pattern.span))?,
+            (Captures::Regex(regex), Pattern::Regex(text)) => {
+                regex::substitute(text, regex, &source.name)
+                    .map_err(|e| diagnostics::regex_error(text, &e, pattern.span))?
+            }
             (Captures::Structured(bindings), Pattern::Structured(tokens)) => {
                 let tokens: Vec<&StructuredToken> = tokens.iter().map(|t| &t.node).collect();
                 structured::render(&tokens, bindings)
@@ -192,20 +196,15 @@ impl Draft<'_> {
     ) -> Result<(String, String), Diagnostic> {
         let alias = self.alias_of(reference, AliasUse::Write)?;
         let name = match &reference.pattern.node {
-            // The name is taken as written, as BrainSurgery takes it.
-            Pattern::Regex(text) if regex::is_literal_template(text) => text.clone(),
+            // The name is taken as written (escapes resolved), as BrainSurgery takes it.
+            Pattern::Regex(text) => regex::literal_name(text).ok_or_else(|| {
+                diagnostics::literal_name_required(op, role, reference.pattern.span)
+            })?,
             Pattern::Structured(tokens) => {
                 let tokens: Vec<&StructuredToken> = tokens.iter().map(|t| &t.node).collect();
                 structured::literal_name(&tokens).ok_or_else(|| {
                     diagnostics::literal_name_required(op, role, reference.pattern.span)
                 })?
-            }
-            Pattern::Regex(_) => {
-                return Err(diagnostics::literal_name_required(
-                    op,
-                    role,
-                    reference.pattern.span,
-                ))
             }
         };
         Ok((alias, name))

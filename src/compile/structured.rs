@@ -140,13 +140,13 @@ impl<'a> StructuredMatcher<'a> {
                 let Some(segment) = segments.first() else {
                     return false;
                 };
-                let Some(captures) = regex.captures(segment) else {
+                let Some(groups) = regex.groups(segment) else {
                     return false;
                 };
                 let values: Vec<Option<String>> = match names.len() {
                     0 => Vec::new(),
                     1 if regex.group_count() == 0 => vec![Some(segment.to_string())],
-                    _ => captures.groups[1..].to_vec(),
+                    _ => groups[1..].to_vec(),
                 };
                 // A group that did not take part binds nothing usable: no match.
                 let Some(values) = values.into_iter().collect::<Option<Vec<String>>>() else {

@@ -562,6 +562,9 @@ pub struct Diff {
     pub eps: Option<Spanned<f64>>,
 }
 
+// The two variants differ in size (three references against two strings), but a plan holds few
+// diffs, so boxing would only complicate every match on them.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum DiffSides {
     /// `mode: refs` (the default): `left`, `right`.
@@ -738,4 +741,79 @@ pub enum Execute {
     Plan(Box<Plan>),
     /// `path:` a YAML file, read when the plan is compiled (relative to the working directory).
     Path(Spanned<String>),
+}
+
+// The reference's defaults for keys a plan may leave out. The AST keeps `None` for what the user
+// did not write (so `fmt` prints it back unchanged); the compiler asks these methods instead of
+// repeating the defaults.
+
+impl Dump {
+    /// `compact`: what BrainSurgery's code does (its help text claims `tree`).
+    pub fn format_or_default(&self) -> DumpFormat {
+        self.format.as_ref().map_or(DumpFormat::Compact, |f| f.node)
+    }
+
+    /// `shape`: what BrainSurgery's code does (its help text claims `stat`).
+    pub fn verbosity_or_default(&self) -> DumpVerbosity {
+        self.verbosity
+            .as_ref()
+            .map_or(DumpVerbosity::Shape, |v| v.node)
+    }
+}
+
+impl Split {
+    pub fn dim_or_default(&self) -> i64 {
+        self.dim.as_ref().map_or(0, |d| d.node)
+    }
+}
+
+impl Concat {
+    pub fn dim_or_default(&self) -> i64 {
+        self.dim.as_ref().map_or(0, |d| d.node)
+    }
+}
+
+impl Phlora {
+    pub fn delete_original_or_default(&self) -> bool {
+        self.delete_original.as_ref().is_none_or(|b| b.node)
+    }
+
+    pub fn require_missing_dest_or_default(&self) -> bool {
+        self.require_missing_dest.as_ref().is_none_or(|b| b.node)
+    }
+}
+
+impl Create {
+    /// float32, the only dtype BrainSurgery creates.
+    pub fn dtype_or_default(&self) -> DType {
+        self.dtype.as_ref().map_or(DType::F32, |d| d.node)
+    }
+}
+
+impl Rand {
+    pub fn dtype_or_default(&self) -> DType {
+        self.dtype.as_ref().map_or(DType::F32, |d| d.node)
+    }
+
+    /// Uniform on [0, 1) when no distribution key is written.
+    pub fn distribution_or_default(&self) -> Distribution {
+        self.distribution.as_ref().map_or(
+            Distribution::Uniform {
+                low: None,
+                high: None,
+            },
+            |d| d.node.clone(),
+        )
+    }
+}
+
+impl Distribution {
+    /// `(low, high)` for uniform (defaults 0 and 1), `(mean, std)` for normal (defaults 0 and 1).
+    pub fn parameters_or_default(&self) -> (f64, f64) {
+        let value = |v: &Option<Spanned<f64>>, default: f64| v.as_ref().map_or(default, |v| v.node);
+        match self {
+            Distribution::Uniform { low, high } => (value(low, 0.0), value(high, 1.0)),
+            Distribution::Normal { mean, std } => (value(mean, 0.0), value(std, 1.0)),
+        }
+    }
 }

@@ -182,7 +182,7 @@ impl Evaluator<'_, '_> {
             AssertExpr::Not(inner) => Ok(match self.evaluate(inner)? {
                 Verdict::Holds => Verdict::Fails {
                     span,
-                    reason: format!("the negated `{}` assertion holds", inner.node.name()),
+                    reason: format!("the negated assertion holds: {}", self.describe(inner)),
                 },
                 Verdict::Fails { .. } => Verdict::Holds,
                 Verdict::Pending(check) => Verdict::Pending(Check::Not(Box::new(check))),
@@ -335,6 +335,23 @@ impl Evaluator<'_, '_> {
             Ok(Verdict::Pending(all_of(checks)))
         } else {
             Err(errors)
+        }
+    }
+
+    /// What an assertion says, for messages (`exists \`model::ln_f.bias\``).
+    fn describe(&self, expression: &Spanned<AssertExpr>) -> String {
+        let name = expression.node.name();
+        match &expression.node {
+            AssertExpr::Exists(of)
+            | AssertExpr::Count { of, .. }
+            | AssertExpr::Shape { of, .. }
+            | AssertExpr::Dimensions { of, .. }
+            | AssertExpr::Dtype { of, .. }
+            | AssertExpr::IsZero { of, .. }
+            | AssertExpr::Reads { of, .. }
+            | AssertExpr::Writes { of, .. } => format!("{name} `{}`", shown(self.draft, of)),
+            AssertExpr::Equal { left, .. } => format!("{name} `{}`", shown(self.draft, left)),
+            AssertExpr::All(_) | AssertExpr::Any(_) | AssertExpr::Not(_) => format!("`{name}`"),
         }
     }
 

@@ -1,0 +1,357 @@
+//! Printing a plan in canonical terse form (used by `fmt --to terse`).
+//!
+//! Receives a [`Plan`]; returns its text: the inputs, the output, a blank line, then one line per
+//! step (an `execute` block spans its lines, indented two spaces). Optional arguments the plan
+//! does not hold are not printed, so what the user left out stays out.
+//!
+//! **Guarantee** (a property test over random plans checks it): parsing the printed text gives a
+//! plan equal to the printed one. One step is one line, so no temporaries are ever needed; the
+//! lexical choices that make values read back unchanged live in [`lexical`].
+
+pub mod lexical;
+mod session;
+
+use self::lexical::{alias, number, reference, string};
+use self::session::{
+    assertion, diff_line, dump_line, help_line, load_line, prefixes_line, save_line, set_line,
+};
+use crate::plan::ast::*;
+use std::fmt::Write as _;
+
+/// Prints `plan` as canonical terse text.
+pub fn print_terse(plan: &Plan) -> String {
+    let mut out = String::new();
+    print_plan(&mut out, plan, 0);
+    out
+}
+
+fn indent(out: &mut String, depth: usize) {
+    for _ in 0..depth {
+        out.push_str("  ");
+    }
+}
+
+fn print_plan(out: &mut String, plan: &Plan, depth: usize) {
+    for input in &plan.inputs {
+        indent(out, depth);
+        out.push_str("input ");
+        if let Some(name) = &input.alias {
+            out.push_str(&alias(&name.node));
+            out.push_str(" = ");
+        }
+        out.push_str(&string(&input.path.node));
+        out.push('\n');
+    }
+    if let Some(output) = &plan.output {
+        indent(out, depth);
+        print_output(out, output);
+        out.push('\n');
+    }
+    let declarations = !plan.inputs.is_empty() || plan.output.is_some();
+    if declarations && !plan.steps.is_empty() {
+        out.push('\n');
+    }
+    print_steps(out, &plan.steps, depth);
+}
+
+fn print_output(out: &mut String, output: &Output) {
+    out.push_str("output ");
+    out.push_str(&string(&output.path.node));
+    if let Some(format) = &output.format {
+        let _ = write!(out, " format={}", format.node.name());
+    }
+    if let Some(shard) = &output.shard {
+        let _ = write!(out, " shard={}", size(&shard.node));
+    }
+    if let Some(name) = &output.alias {
+        let _ = write!(out, " alias={}", alias(&name.node));
+    }
+}
+
+fn size(size: &ShardSize) -> String {
+    match size {
+        ShardSize::None => "none".to_string(),
+        ShardSize::Bytes { text, .. } => {
+            let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+            let bare = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+            if bare {
+                text.clone()
+            } else {
+                string(text)
+            }
+        }
+    }
+}
+
+fn print_steps(out: &mut String, steps: &[Spanned<Step>], depth: usize) {
+    for step in steps {
+        indent(out, depth);
+        print_op(out, &step.op, depth);
+        out.push('\n');
+    }
+}
+
+fn print_op(out: &mut String, op: &Op, depth: usize) {
+    let line = match op {
+        Op::Help(help) => help_line(help),
+        Op::Dump(dump) => dump_line(dump),
+        Op::Diff(diff) => diff_line(diff),
+        Op::Assert(expression) => format!("assert {}", assertion(&expression.node)),
+        Op::Load(load) => load_line(load),
+        Op::Save(save) => save_line(save),
+        Op::Copy(m) => format!("{} = {}", reference(&m.to), reference(&m.from)),
+        Op::Move(m) => format!("move {} -> {}", reference(&m.from), reference(&m.to)),
+        Op::Delete(u) => format!("del {}", reference(&u.target)),
+        Op::Assign(m) => format!("{} <- {}", reference(&m.to), reference(&m.from)),
+        Op::Add(t) => ternary(t, "<-", "+"),
+        Op::Subtract(t) => ternary(t, "<-", "-"),
+        Op::Multiply(t) => ternary(t, "<-", "*"),
+        Op::Matmul(t) => ternary(t, "=", "@"),
+        Op::AddInPlace(m) => format!("{} += {}", reference(&m.to), reference(&m.from)),
+        Op::SubtractInPlace(m) => format!("{} -= {}", reference(&m.to), reference(&m.from)),
+        Op::Scale(s) => format!(
+            "{} = {} * {}",
+            reference(&s.to),
+            reference(&s.from),
+            number(s.by.node)
+        ),
+        Op::ScaleInPlace(s) => format!("{} *= {}", reference(&s.target), number(s.by.node)),
+        Op::Cast(c) => format!(
+            "{} = {} as {}",
+            reference(&c.to),
+            reference(&c.from),
+            c.dtype.node.plan_name()
+        ),
+        Op::CastInPlace(c) => format!(
+            "cast_({}, {})",
+            reference(&c.target),
+            c.dtype.node.plan_name()
+        ),
+        Op::Clamp(c) => format!(
+            "{} = clamp({}{})",
+            reference(&c.to),
+            reference(&c.from),
+            clamp_bounds(&c.min, &c.max)
+        ),
+        Op::ClampInPlace(c) => format!(
+            "clamp_({}{})",
+            reference(&c.target),
+            clamp_bounds(&c.min, &c.max)
+        ),
+        Op::Reshape(r) => format!(
+            "{} = reshape({}, {})",
+            reference(&r.to),
+            reference(&r.from),
+            list(&r.shape.node)
+        ),
+        Op::ReshapeInPlace(r) => {
+            format!(
+                "reshape_({}, {})",
+                reference(&r.target),
+                list(&r.shape.node)
+            )
+        }
+        Op::Permute(p) => format!(
+            "{} = permute({}, {})",
+            reference(&p.to),
+            reference(&p.from),
+            list(&p.order.node)
+        ),
+        Op::Transpose(t) => format!(
+            "{} = transpose({}, {}, {})",
+            reference(&t.to),
+            reference(&t.from),
+            t.dim0.node,
+            t.dim1.node
+        ),
+        Op::Fill(f) => format!(
+            "{} = fill({}, {})",
+            reference(&f.to),
+            reference(&f.from),
+            fill_spec(&f.fill.node)
+        ),
+        Op::FillInPlace(f) => format!(
+            "fill_({}, {})",
+            reference(&f.target),
+            fill_spec(&f.fill.node)
+        ),
+        Op::Zeroes(c) => create_line("zeroes", c),
+        Op::Ones(c) => create_line("ones", c),
+        Op::Rand(r) => rand_line(r),
+        Op::Split(s) => split_line(s),
+        Op::Concat(c) => concat_line(c),
+        Op::Phlora(p) => phlora_line(p),
+        Op::PhloraInPlace(p) => format!("phlora_({}, rank={})", reference(&p.target), p.rank.node),
+        Op::Prefixes(p) => prefixes_line(p),
+        Op::Set(set) => set_line(set),
+        Op::Exit => "exit".to_string(),
+        Op::Execute(execute) => {
+            print_execute(out, execute, depth);
+            return;
+        }
+    };
+    out.push_str(&line);
+}
+
+fn print_execute(out: &mut String, execute: &Execute, depth: usize) {
+    match execute {
+        Execute::Path(path) => {
+            out.push_str("execute ");
+            out.push_str(&string(&path.node));
+        }
+        Execute::Steps(steps) => {
+            out.push_str("execute {\n");
+            print_steps(out, steps, depth + 1);
+            indent(out, depth);
+            out.push('}');
+        }
+        Execute::Plan(plan) => {
+            out.push_str("execute plan {\n");
+            print_plan(out, plan, depth + 1);
+            indent(out, depth);
+            out.push('}');
+        }
+    }
+}
+
+fn ternary(t: &Ternary, assign: &str, operator: &str) -> String {
+    format!(
+        "{} {assign} {} {operator} {}",
+        reference(&t.to),
+        reference(&t.from_a),
+        reference(&t.from_b)
+    )
+}
+
+fn list<T: std::fmt::Display>(items: &[T]) -> String {
+    let items: Vec<String> = items.iter().map(ToString::to_string).collect();
+    format!("[{}]", items.join(", "))
+}
+
+fn clamp_bounds(min: &Option<Spanned<f64>>, max: &Option<Spanned<f64>>) -> String {
+    let mut out = String::new();
+    if let Some(min) = min {
+        let _ = write!(out, ", min={}", number(min.node));
+    }
+    if let Some(max) = max {
+        let _ = write!(out, ", max={}", number(max.node));
+    }
+    out
+}
+
+fn distribution(distribution: &Distribution) -> String {
+    let (name, parameters) = match distribution {
+        Distribution::Uniform { low, high } => ("uniform", [("low", low), ("high", high)]),
+        Distribution::Normal { mean, std } => ("normal", [("mean", mean), ("std", std)]),
+    };
+    let written: Vec<String> = parameters
+        .iter()
+        .filter_map(|(key, value)| value.as_ref().map(|v| format!("{key}={}", number(v.node))))
+        .collect();
+    format!("{name}({})", written.join(", "))
+}
+
+fn nested(values: &NestedValues) -> String {
+    match values {
+        NestedValues::Scalar(value) => number(*value),
+        NestedValues::List(items) => {
+            let items: Vec<String> = items.iter().map(nested).collect();
+            format!("[{}]", items.join(", "))
+        }
+    }
+}
+
+fn fill_spec(spec: &FillSpec) -> String {
+    match spec {
+        FillSpec::Constant { value } => number(value.node),
+        FillSpec::Rand {
+            distribution: shape,
+            seed,
+        } => {
+            let mut text = distribution(&shape.node);
+            if let Some(seed) = seed {
+                let _ = write!(text, ", seed={}", seed.node);
+            }
+            text
+        }
+        FillSpec::Tensor { values } => match &values.node {
+            NestedValues::Scalar(value) => format!("tensor({})", number(*value)),
+            list => nested(list),
+        },
+    }
+}
+
+fn create_line(name: &str, create: &Create) -> String {
+    let mut text = format!(
+        "{} = {name}({}",
+        reference(&create.target),
+        list(&create.shape.node)
+    );
+    if let Some(dtype) = &create.dtype {
+        let _ = write!(text, ", dtype={}", dtype.node.plan_name());
+    }
+    text.push(')');
+    text
+}
+
+fn rand_line(rand: &Rand) -> String {
+    let mut text = format!(
+        "{} = rand({}",
+        reference(&rand.target),
+        list(&rand.shape.node)
+    );
+    if let Some(shape) = &rand.distribution {
+        let _ = write!(text, ", {}", distribution(&shape.node));
+    }
+    if let Some(seed) = &rand.seed {
+        let _ = write!(text, ", seed={}", seed.node);
+    }
+    if let Some(dtype) = &rand.dtype {
+        let _ = write!(text, ", dtype={}", dtype.node.plan_name());
+    }
+    text.push(')');
+    text
+}
+
+fn split_line(split: &Split) -> String {
+    let destinations: Vec<String> = split.to.iter().map(|to| reference(to)).collect();
+    let mut text = format!(
+        "{} = split({}, {}",
+        destinations.join(", "),
+        reference(&split.from),
+        list(&split.sizes.node)
+    );
+    if let Some(dim) = &split.dim {
+        let _ = write!(text, ", dim={}", dim.node);
+    }
+    text.push(')');
+    text
+}
+
+fn concat_line(concat: &Concat) -> String {
+    let sources: Vec<String> = concat.from.iter().map(|from| reference(from)).collect();
+    let mut text = format!("{} = concat({}", reference(&concat.to), sources.join(", "));
+    if let Some(dim) = &concat.dim {
+        let _ = write!(text, ", dim={}", dim.node);
+    }
+    text.push(')');
+    text
+}
+
+fn phlora_line(phlora: &Phlora) -> String {
+    let mut text = format!(
+        "{}, {} = phlora({}, rank={}",
+        reference(&phlora.target_a),
+        reference(&phlora.target_b),
+        reference(&phlora.target),
+        phlora.rank.node
+    );
+    if let Some(flag) = &phlora.delete_original {
+        let _ = write!(text, ", delete_original={}", flag.node);
+    }
+    if let Some(flag) = &phlora.require_missing_dest {
+        let _ = write!(text, ", require_missing_dest={}", flag.node);
+    }
+    text.push(')');
+    text
+}

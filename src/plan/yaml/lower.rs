@@ -1,0 +1,417 @@
+//! Lowering a (merged, overridden) YAML node tree to the plan AST.
+//!
+//! Receives the root [`Node`] of a plan; returns a [`Plan`] when the whole plan is well formed, and
+//! otherwise every diagnostic found: lowering never stops at the first error, it records it on the
+//! [`Lowerer`] and goes on with the next key, step and input.
+//!
+//! The plan format is BrainSurgery's: `inputs` (a list of `alias::path` or, for a single input, a
+//! bare path, whose alias is then `model`), `transforms` (a list of single-key mappings; a bare op
+//! name means no arguments; a null payload means `{}`), `output` (a path, or a mapping with `path`,
+//! `format`, `shard` and our `alias`; an empty string or mapping means no output).
+
+use super::fields::Fields;
+use super::node::{Node, Value};
+use crate::diagnostics::{Diagnostic, SourceMap, Span};
+use crate::plan::ast::{
+    Input, Op, Output, OutputFormat, Pattern, Plan, Spanned, Step, StructuredToken, TensorRef,
+    OP_NAMES,
+};
+use crate::plan::diagnostics;
+use crate::plan::reference::{
+    parse_reference_string, parse_structured_reference, validate_structured_pair,
+    validate_template, AliasScope, ReferenceRole, Side, TextSpan,
+};
+
+/// The state of one lowering run: the diagnostics found so far and the aliases an unqualified
+/// reference may mean.
+pub(crate) struct Lowerer<'s> {
+    diagnostics: Vec<Diagnostic>,
+    pub(crate) scope: AliasScope,
+    /// For `execute: {plan-yaml: …}`, whose text becomes a source of its own.
+    pub(crate) sources: &'s mut SourceMap,
+}
+
+impl<'s> Lowerer<'s> {
+    pub fn new(sources: &'s mut SourceMap) -> Lowerer<'s> {
+        Lowerer {
+            diagnostics: Vec::new(),
+            scope: AliasScope::default(),
+            sources,
+        }
+    }
+
+    pub fn error(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    pub fn extend(&mut self, diagnostics: impl IntoIterator<Item = Diagnostic>) {
+        self.diagnostics.extend(diagnostics);
+    }
+
+    pub fn into_diagnostics(self) -> Vec<Diagnostic> {
+        self.diagnostics
+    }
+
+    /// Lowers a whole plan; its inputs set the alias scope for its steps. A nested plan without
+    /// inputs (`execute: {plan: …}`) keeps the enclosing plan's scope.
+    pub fn plan(&mut self, root: &Node) -> Plan {
+        let entries = match &root.value {
+            Value::Null => &[][..],
+            Value::Mapping(entries) => entries.as_slice(),
+            _ => {
+                self.error(diagnostics::wrong_type(
+                    "a plan",
+                    "a mapping with `inputs`, `transforms` and `output`",
+                    &root.describe(),
+                    root.span,
+                ));
+                return Plan::default();
+            }
+        };
+        for entry in entries {
+            if !matches!(entry.key.as_str(), "inputs" | "transforms" | "output") {
+                self.error(diagnostics::unknown_top_level_key(
+                    &entry.key,
+                    entry.key_span,
+                ));
+            }
+        }
+        let inputs = root
+            .get("inputs")
+            .map(|entry| self.inputs(&entry.value))
+            .unwrap_or_default();
+        let outer_scope = self.scope.clone();
+        if !inputs.is_empty() {
+            let aliases = inputs
+                .iter()
+                .map(|input| input.alias_or_default().to_string())
+                .collect();
+            self.scope = AliasScope::from_inputs(aliases);
+        }
+        let steps = root
+            .get("transforms")
+            .map(|entry| self.steps(&entry.value))
+            .unwrap_or_default();
+        let output = root
+            .get("output")
+            .and_then(|entry| self.output(&entry.value));
+        self.scope = outer_scope;
+        Plan {
+            inputs,
+            steps,
+            output,
+        }
+    }
+
+    fn inputs(&mut self, node: &Node) -> Vec<Spanned<Input>> {
+        let items = match &node.value {
+            Value::Null => return Vec::new(),
+            Value::Sequence(items) => items,
+            _ => {
+                self.error(diagnostics::wrong_type(
+                    "`inputs`",
+                    "a list of `alias::path` strings",
+                    &node.describe(),
+                    node.span,
+                ));
+                return Vec::new();
+            }
+        };
+        let several = items.len() > 1;
+        let mut inputs: Vec<Spanned<Input>> = Vec::new();
+        for item in items {
+            let Some((text, text_span)) = self.text(item, "an input") else {
+                continue;
+            };
+            // Split on the first `::`; an empty alias is no alias.
+            let (alias, path, path_start) = match text.find("::") {
+                Some(split) => (&text[..split], &text[split + 2..], split + 2),
+                None => ("", text, 0),
+            };
+            let path_span = text_span.part(path_start..text.len());
+            if path.is_empty() {
+                self.error(diagnostics::empty_input_path(path_span));
+                continue;
+            }
+            let alias = (!alias.is_empty())
+                .then(|| Spanned::new(alias.to_string(), text_span.part(0..alias.len())));
+            if alias.is_none() && several {
+                self.error(diagnostics::input_alias_required(path, item.span));
+                continue;
+            }
+            let input = Input {
+                alias,
+                path: Spanned::new(path.to_string(), path_span),
+            };
+            let name = input.alias_or_default().to_string();
+            if let Some(first) = inputs.iter().find(|i| i.alias_or_default() == name) {
+                let first_span = first.alias.as_ref().map_or(first.span, |a| a.span);
+                let span = input.alias.as_ref().map_or(item.span, |a| a.span);
+                self.error(diagnostics::duplicate_input_alias(&name, span, first_span));
+                continue;
+            }
+            inputs.push(Spanned::new(input, item.span));
+        }
+        inputs
+    }
+
+    fn output(&mut self, node: &Node) -> Option<Spanned<Output>> {
+        match &node.value {
+            Value::Null => None,
+            Value::Scalar(scalar) if scalar.text.is_empty() => None,
+            Value::Scalar(scalar) => Some(Spanned::new(
+                Output {
+                    path: Spanned::new(scalar.text.clone(), node.span),
+                    format: None,
+                    shard: None,
+                    alias: None,
+                },
+                node.span,
+            )),
+            Value::Mapping(entries) if entries.is_empty() => None,
+            Value::Mapping(_) => {
+                let fields = Fields::open(
+                    self,
+                    "output",
+                    node.span,
+                    node,
+                    &["path", "format", "shard", "alias"],
+                )?;
+                let path = fields
+                    .required(self, "path")
+                    .and_then(|n| self.string(n, "output `path`"));
+                let format = fields.optional("format").and_then(|n| {
+                    self.choice(
+                        n,
+                        "output format",
+                        &[
+                            ("safetensors", OutputFormat::Safetensors),
+                            ("torch", OutputFormat::Torch),
+                            ("dcp", OutputFormat::Dcp),
+                        ],
+                    )
+                });
+                let shard = fields
+                    .optional("shard")
+                    .and_then(|n| self.shard_size(n, "output `shard`"));
+                let alias = fields
+                    .optional("alias")
+                    .and_then(|n| self.string(n, "output `alias`"));
+                Some(Spanned::new(
+                    Output {
+                        path: path?,
+                        format,
+                        shard,
+                        alias,
+                    },
+                    node.span,
+                ))
+            }
+            Value::Sequence(_) => {
+                self.error(diagnostics::wrong_type(
+                    "`output`",
+                    "a path or a mapping with `path`",
+                    &node.describe(),
+                    node.span,
+                ));
+                None
+            }
+        }
+    }
+
+    /// `transforms`: a list of steps (a single step is accepted where `execute` allows it).
+    pub fn steps(&mut self, node: &Node) -> Vec<Spanned<Step>> {
+        match &node.value {
+            Value::Null => Vec::new(),
+            Value::Sequence(items) => items.iter().filter_map(|item| self.step(item)).collect(),
+            _ => {
+                self.error(diagnostics::wrong_type(
+                    "`transforms`",
+                    "a list of steps",
+                    &node.describe(),
+                    node.span,
+                ));
+                Vec::new()
+            }
+        }
+    }
+
+    /// One step: `op`, `op: payload` (a single-key mapping).
+    pub fn step(&mut self, node: &Node) -> Option<Spanned<Step>> {
+        let null_payload;
+        let (keyword, keyword_span, payload) = match &node.value {
+            Value::Scalar(scalar) => {
+                null_payload = Node::null(node.span);
+                (scalar.text.as_str(), node.span, &null_payload)
+            }
+            Value::Mapping(entries) if entries.len() == 1 => {
+                let entry = &entries[0];
+                (entry.key.as_str(), entry.key_span, &entry.value)
+            }
+            Value::Mapping(entries) => {
+                let found = format!("a mapping with {} keys", entries.len());
+                self.error(diagnostics::bad_step_shape(&found, node.span));
+                return None;
+            }
+            _ => {
+                self.error(diagnostics::bad_step_shape(&node.describe(), node.span));
+                return None;
+            }
+        };
+        let Some(name) = OP_NAMES.iter().find(|name| **name == keyword) else {
+            self.error(diagnostics::unknown_op(keyword, keyword_span));
+            return None;
+        };
+        let op = self.op(name, keyword_span, payload)?;
+        Some(Spanned::new(
+            Step {
+                keyword: Spanned::new(keyword.to_string(), keyword_span),
+                op,
+            },
+            node.span,
+        ))
+    }
+
+    fn op(&mut self, name: &'static str, keyword_span: Span, payload: &Node) -> Option<Op> {
+        if let Some(op) = super::tensor_ops::lower(self, name, keyword_span, payload) {
+            return op;
+        }
+        if let Some(op) = super::creation_ops::lower(self, name, keyword_span, payload) {
+            return op;
+        }
+        super::session_ops::lower(self, name, keyword_span, payload)
+    }
+}
+
+/// How a reference relates to the others of its step.
+#[derive(Clone, Copy)]
+pub(crate) enum Relation<'a> {
+    /// Matched on its own (sources, `diff` sides, `dump` targets).
+    Source,
+    /// Built from this source's match (`to` of a mapping, `from_b` of a ternary, …); `None` when
+    /// the source itself failed, so only the reference's own form is checked.
+    TemplateOf(Option<&'a Spanned<TensorRef>>),
+    /// The exact name of a new tensor.
+    Name,
+}
+
+impl Lowerer<'_> {
+    /// A required reference under `key`.
+    pub(crate) fn reference(
+        &mut self,
+        fields: &Fields<'_>,
+        key: &str,
+        relation: Relation<'_>,
+        slice_allowed: bool,
+    ) -> Option<Spanned<TensorRef>> {
+        let node = fields.required(self, key)?;
+        self.reference_node(node, fields.op(), key, relation, slice_allowed)
+    }
+
+    /// Parses a string or structured reference, then checks the op's rules for it: whether it may
+    /// be sliced, and that a destination agrees with its source (same kind; template groups and
+    /// structured variables that the source provides).
+    pub(crate) fn reference_node(
+        &mut self,
+        node: &Node,
+        op: &str,
+        key: &str,
+        relation: Relation<'_>,
+        slice_allowed: bool,
+    ) -> Option<Spanned<TensorRef>> {
+        let (role, side) = match relation {
+            Relation::Source => (ReferenceRole::Source, Side::Source),
+            Relation::TemplateOf(_) => (ReferenceRole::Destination, Side::Destination),
+            Relation::Name => (ReferenceRole::Name, Side::Destination),
+        };
+        let mut expression_span = None;
+        let reference = match &node.value {
+            Value::Scalar(scalar) => {
+                match parse_reference_string(&scalar.text, scalar.text_span, &self.scope, role) {
+                    Ok(reference) => {
+                        expression_span = Some(if scalar.text_span.is_exact() {
+                            TextSpan::exact(reference.pattern.span)
+                        } else {
+                            scalar.text_span
+                        });
+                        reference
+                    }
+                    Err(error) => {
+                        self.error(error);
+                        return None;
+                    }
+                }
+            }
+            Value::Sequence(items) => {
+                let mut texts = Vec::with_capacity(items.len());
+                for item in items {
+                    texts.push(self.text(item, &format!("a token of {op} `{key}`"))?);
+                }
+                match parse_structured_reference(&texts, node.span, &self.scope, side) {
+                    Ok(reference) => reference,
+                    Err(errors) => {
+                        self.extend(errors);
+                        return None;
+                    }
+                }
+            }
+            _ => {
+                self.error(diagnostics::wrong_type(
+                    &format!("{op} `{key}`"),
+                    "a tensor reference (a string or a list of tokens)",
+                    &node.describe(),
+                    node.span,
+                ));
+                return None;
+            }
+        };
+        if let (Some(slice), false) = (&reference.slice, slice_allowed) {
+            self.error(diagnostics::slice_not_allowed(op, key, slice.span));
+        }
+        match relation {
+            Relation::Name => self.check_literal_name(&reference, op, key),
+            Relation::TemplateOf(Some(source)) => {
+                self.check_against_source(&reference, expression_span, node.span, source, op)
+            }
+            Relation::TemplateOf(None) | Relation::Source => {}
+        }
+        Some(Spanned::new(reference, node.span))
+    }
+
+    fn check_literal_name(&mut self, reference: &TensorRef, op: &str, key: &str) {
+        if let Pattern::Structured(tokens) = &reference.pattern.node {
+            for token in tokens {
+                if !matches!(token.node, StructuredToken::Literal(_)) {
+                    self.error(diagnostics::pattern_where_name_expected(
+                        op, key, token.span,
+                    ));
+                }
+            }
+        }
+    }
+
+    fn check_against_source(
+        &mut self,
+        reference: &TensorRef,
+        expression_span: Option<TextSpan>,
+        span: Span,
+        source: &Spanned<TensorRef>,
+        op: &str,
+    ) {
+        match (&source.pattern.node, &reference.pattern.node) {
+            (Pattern::Regex(regex), Pattern::Regex(template)) => {
+                let text_span =
+                    expression_span.unwrap_or_else(|| TextSpan::exact(reference.pattern.span));
+                if let Err(error) = validate_template(template, regex, text_span) {
+                    self.error(error);
+                }
+            }
+            (Pattern::Structured(from), Pattern::Structured(to)) => {
+                if let Err(errors) = validate_structured_pair(from, to) {
+                    self.extend(errors);
+                }
+            }
+            _ => self.error(diagnostics::mixed_reference_kinds(op, span, source.span)),
+        }
+    }
+}
