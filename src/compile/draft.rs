@@ -99,21 +99,18 @@ pub(crate) struct Draft<'s> {
 }
 
 impl<'s> Draft<'s> {
-    /// Starts a step. `flags` is moved in and handed back by `commit`/`rollback`.
+    /// Starts a step whose first node will get `first_id` (the graph's
+    /// [`PlanGraph::next_node_id`]). `flags` is moved in and handed back by
+    /// `into_commit`/`rollback`.
     pub fn new(
         graph: &'s PlanGraph,
         env: &'s mut Environment,
         context: Context<'s>,
         flags: Flags,
         step_span: Span,
-    ) -> Result<Draft<'s>, Diagnostic> {
-        let first_id = graph.next_node_id().ok_or_else(|| {
-            Diagnostic::error(
-                "E0499",
-                "internal error: the session's graph had nodes removed and cannot take new steps",
-            )
-        })?;
-        Ok(Draft {
+        first_id: NodeId,
+    ) -> Draft<'s> {
+        Draft {
             graph,
             env,
             log: Vec::new(),
@@ -126,7 +123,7 @@ impl<'s> Draft<'s> {
             diagnostics: Vec::new(),
             step_span,
             execute_depth: 0,
-        })
+        }
     }
 
     fn pending_index(&self, id: NodeId) -> Option<usize> {

@@ -130,7 +130,7 @@ impl Draft<'_> {
         if matches.is_empty() && !allow_empty {
             let shown = pattern_text(&pattern.node);
             let candidates = self.env.alias(&alias).into_iter().flat_map(|t| t.keys());
-            let near = nearest(&shown, candidates.map(String::as_str), 3);
+            let near = nearest(&suggestion_key(&shown), candidates.map(String::as_str), 3);
             return Err(diagnostics::zero_matches(
                 op,
                 role,
@@ -258,6 +258,17 @@ impl Draft<'_> {
     }
 }
 
+/// A pattern read as a name, for "nearest names" suggestions: anchors dropped and escaped dots
+/// read as dots, so `^h\.0\.atn$` is compared with names as `h.0.atn`.
+fn suggestion_key(pattern: &str) -> String {
+    let trimmed = pattern
+        .trim_start_matches("\\A")
+        .trim_start_matches('^')
+        .trim_end_matches("\\z")
+        .trim_end_matches('$');
+    trimmed.replace("\\.", ".")
+}
+
 /// A pattern as the user would recognise it in a message.
 pub(crate) fn pattern_text(pattern: &Pattern) -> String {
     match pattern {
@@ -288,5 +299,17 @@ pub(crate) fn pattern_text(pattern: &Pattern) -> String {
                 .collect();
             format!("[{}]", parts.join(", "))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_compare_a_regex_as_the_name_it_spells() {
+        assert_eq!(suggestion_key(r"^h\.0\.atn$"), "h.0.atn");
+        assert_eq!(suggestion_key(r"\Aln_f\.weight\z"), "ln_f.weight");
+        assert_eq!(suggestion_key("wte.weight"), "wte.weight");
     }
 }

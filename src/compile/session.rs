@@ -88,20 +88,21 @@ impl<'a> CompileSession<'a> {
             plans: self.plans,
             default_alias: self.default_alias.as_deref(),
         };
+        let Some(first_id) = self.graph.next_node_id() else {
+            return Err(vec![Diagnostic::error(
+                "E0499",
+                "internal error: the session's graph had nodes removed and cannot take new steps",
+            )]);
+        };
         let flags = std::mem::take(&mut self.flags);
-        let mut draft = match Draft::new(
+        let mut draft = Draft::new(
             &self.graph,
             &mut self.env,
             context,
-            flags.clone(),
+            flags,
             step.node.keyword.span,
-        ) {
-            Ok(draft) => draft,
-            Err(diagnostic) => {
-                self.flags = flags;
-                return Err(vec![diagnostic]);
-            }
-        };
+            first_id,
+        );
         lower(&mut draft, step);
         if draft
             .diagnostics
