@@ -471,3 +471,26 @@ fn dump_and_diff_become_sinks() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_nested_plan_with_one_input_resolves_unqualified_names_to_it() {
+    let nested = Plan {
+        inputs: vec![input(Some("inner"), MODEL_PATH)],
+        steps: vec![delete(r("ln_f.bias"))],
+        output: None,
+    };
+    let compilation = compile(&single(vec![
+        step(Op::Execute(Execute::Plan(Box::new(nested)))),
+        assert_step(AssertExpr::Count {
+            of: r("inner::.*"),
+            is: sp(27),
+        }),
+        assert_step(exists("ln_f.bias")),
+    ]));
+    assert!(
+        compilation.diagnostics.is_empty(),
+        "{:?}",
+        compilation.diagnostics
+    );
+    assert_eq!(stored_names(&compilation).len(), 28);
+}

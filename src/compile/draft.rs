@@ -96,6 +96,8 @@ pub(crate) struct Draft<'s> {
     pub step_span: Span,
     /// Depth of `execute` nesting (only one level is allowed).
     pub execute_depth: usize,
+    /// The default alias inside a nested plan with exactly one input (that input's alias).
+    pub nested_default_alias: Option<String>,
 }
 
 impl<'s> Draft<'s> {
@@ -123,6 +125,7 @@ impl<'s> Draft<'s> {
             diagnostics: Vec::new(),
             step_span,
             execute_depth: 0,
+            nested_default_alias: None,
         }
     }
 

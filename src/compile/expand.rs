@@ -72,8 +72,12 @@ impl Draft<'_> {
         alias.ok_or_else(|| diagnostics::missing_alias(reference.span, &self.env.alias_names()))
     }
 
-    /// The plan's default alias; inside `execute`, the only alias present when there is one.
+    /// The plan's default alias; inside `execute`, the nested plan's only input's alias, else the
+    /// only alias present when there is one.
     pub fn default_alias(&self) -> Option<String> {
+        if let Some(alias) = &self.nested_default_alias {
+            return Some(alias.clone());
+        }
         if let Some(alias) = self.context.default_alias {
             return Some(alias.to_string());
         }

@@ -232,15 +232,19 @@ pub(super) fn execute(draft: &mut Draft, execute: &Execute) -> Result<(), Diagno
     if draft.execute_depth > 0 {
         return Err(diagnostics::nested_execute(draft.step_span));
     }
-    let steps = match execute {
-        Execute::Steps(steps) => steps.clone(),
-        Execute::Plan(plan) => plan_steps(plan),
+    let loaded;
+    let (steps, nested) = match execute {
+        Execute::Steps(steps) => (steps.clone(), None),
+        Execute::Plan(plan) => (plan_steps(plan), Some(plan.as_ref())),
         Execute::Path(path) => {
             let Some(plans) = draft.context.plans else {
                 return Err(diagnostics::plan_source_unavailable(path.span));
             };
             match plans.load_plan(&path.node) {
-                Ok(plan) => plan_steps(&plan),
+                Ok(plan) => {
+                    loaded = plan;
+                    (plan_steps(&loaded), Some(&loaded))
+                }
                 Err(errors) => {
                     for error in errors {
                         draft.report(error);
@@ -250,6 +254,12 @@ pub(super) fn execute(draft: &mut Draft, execute: &Execute) -> Result<(), Diagno
             }
         }
     };
+    // A nested plan with one input resolves its unqualified references to that input, as the
+    // front end read them; without inputs it keeps the enclosing plan's default.
+    let default = nested
+        .and_then(|plan| plan.default_alias())
+        .map(str::to_string);
+    let previous = std::mem::replace(&mut draft.nested_default_alias, default);
     draft.execute_depth += 1;
     for step in &steps {
         if draft.flags.exited {
@@ -258,6 +268,7 @@ pub(super) fn execute(draft: &mut Draft, execute: &Execute) -> Result<(), Diagno
         lower(draft, step);
     }
     draft.execute_depth -= 1;
+    draft.nested_default_alias = previous;
     Ok(())
 }
 
