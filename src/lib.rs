@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod diagnostics;
+pub mod exec;
 pub mod io;
 pub mod plan;
 pub mod tensor;

@@ -1,0 +1,435 @@
+//! Elementwise programs: a small DAG of elementwise ops over N same-shaped inputs, evaluated
+//! chunk by chunk so that a fused chain streams over memory.
+//!
+//! A program receives input dtypes and a shape, and ops pushed one at a time
+//! ([`ElementwiseProgram::push`] runs each op's type rule). It returns the output tensor, computed
+//! over chunks of [`RunOptions::chunk_elements`] elements: each input is read once, the output is
+//! written once, and intermediates live only for one chunk, so memory does not grow with the tensor.
+//! Chunks are independent, which lets [`ElementwiseProgram::run_into`] spread them over rayon and
+//! lets a scheduler call [`ElementwiseProgram::run_chunk`] itself.
+//!
+//! **Fused and unfused evaluation give identical bytes.** Every op writes its result encoded in its
+//! own dtype, and the next op decodes it again; [`ElementwiseProgram::run_unfused`] materializes
+//! each intermediate tensor instead, through the same [`PreparedOp::apply`]. Nothing else differs.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use super::elementwise::{ElementwiseOp, PreparedOp, Scratch};
+use crate::exec::error::KernelError;
+use crate::exec::tensor_data::{byte_len, element_size, TensorData, TensorView};
+use crate::tensor::{DType, Shape, TensorType};
+
+/// Elements per chunk by default: 64 Ki, a few hundred KiB per buffer, which keeps a chunk's
+/// intermediates in cache while amortizing per-chunk overhead.
+pub const DEFAULT_CHUNK_ELEMENTS: usize = 64 * 1024;
+
+/// A value of a program: one of its inputs or the result of one of its ops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ValueId(usize);
+
+impl ValueId {
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+/// How [`ElementwiseProgram::run_into`] splits the work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Elements per chunk (at least 1).
+    pub chunk_elements: usize,
+    /// Whether chunks run on the rayon pool.
+    pub parallel: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions {
+            chunk_elements: DEFAULT_CHUNK_ELEMENTS,
+            parallel: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Node {
+    op: ElementwiseOp,
+    prepared: PreparedOp,
+    operands: Vec<ValueId>,
+}
+
+/// A DAG of elementwise ops over same-shaped inputs.
+#[derive(Debug, Clone)]
+pub struct ElementwiseProgram {
+    shape: Shape,
+    element_count: usize,
+    inputs: Vec<DType>,
+    nodes: Vec<Node>,
+    output: Option<ValueId>,
+}
+
+impl ElementwiseProgram {
+    /// A program over `inputs`, which must be non-empty and share one shape.
+    pub fn new(inputs: Vec<TensorType>) -> Result<ElementwiseProgram, KernelError> {
+        let Some(first) = inputs.first() else {
+            return Err(KernelError::InvalidArgument {
+                op: "elementwise",
+                reason: "a program needs at least one input (use `with_shape` for none)".into(),
+            });
+        };
+        let shape = first.shape.clone();
+        if let Some(other) = inputs.iter().find(|ty| ty.shape != shape) {
+            return Err(KernelError::ShapeMismatch {
+                op: "elementwise",
+                left: shape,
+                right: other.shape.clone(),
+            });
+        }
+        let dtypes = inputs.iter().map(|ty| ty.dtype).collect();
+        ElementwiseProgram::with_shape(shape, dtypes)
+    }
+
+    /// A program over inputs of the given dtypes, all of `shape` (possibly none at all, for a
+    /// program that only fills).
+    pub fn with_shape(shape: Shape, inputs: Vec<DType>) -> Result<ElementwiseProgram, KernelError> {
+        let element_count = shape
+            .element_count()
+            .and_then(|count| usize::try_from(count).ok())
+            .ok_or_else(|| KernelError::TooLarge {
+                ty: TensorType::new(inputs.first().copied().unwrap_or(DType::U8), shape.clone()),
+            })?;
+        for &dtype in &inputs {
+            element_size("elementwise", dtype)?;
+        }
+        Ok(ElementwiseProgram {
+            shape,
+            element_count,
+            inputs,
+            nodes: Vec::new(),
+            output: None,
+        })
+    }
+
+    /// The value of input `index`.
+    pub fn input(&self, index: usize) -> Option<ValueId> {
+        (index < self.inputs.len()).then_some(ValueId(index))
+    }
+
+    /// Appends `op` over `operands` and returns its value, which becomes the output.
+    pub fn push(
+        &mut self,
+        op: ElementwiseOp,
+        operands: &[ValueId],
+    ) -> Result<ValueId, KernelError> {
+        let mut dtypes = Vec::with_capacity(operands.len());
+        for &operand in operands {
+            dtypes.push(self.dtype_of(op.name(), operand)?);
+        }
+        let prepared = op.prepare(&dtypes)?;
+        self.nodes.push(Node {
+            op,
+            prepared,
+            operands: operands.to_vec(),
+        });
+        let value = ValueId(self.inputs.len() + self.nodes.len() - 1);
+        self.output = Some(value);
+        Ok(value)
+    }
+
+    /// Makes `value` the output (by default the last pushed op, or input 0 if there is none).
+    pub fn set_output(&mut self, value: ValueId) -> Result<(), KernelError> {
+        self.dtype_of("elementwise", value)?;
+        self.output = Some(value);
+        Ok(())
+    }
+
+    pub fn output(&self) -> Result<ValueId, KernelError> {
+        match self.output {
+            Some(value) => Ok(value),
+            None if !self.inputs.is_empty() => Ok(ValueId(0)),
+            None => Err(KernelError::InvalidArgument {
+                op: "elementwise",
+                reason: "the program has neither inputs nor ops".into(),
+            }),
+        }
+    }
+
+    pub fn dtype(&self, value: ValueId) -> Option<DType> {
+        self.dtype_of("elementwise", value).ok()
+    }
+
+    pub fn shape(&self) -> &Shape {
+        &self.shape
+    }
+
+    pub fn output_type(&self) -> Result<TensorType, KernelError> {
+        let dtype = self.dtype_of("elementwise", self.output()?)?;
+        Ok(TensorType::new(dtype, self.shape.clone()))
+    }
+
+    fn dtype_of(&self, op: &'static str, value: ValueId) -> Result<DType, KernelError> {
+        let index = value.0;
+        if let Some(&dtype) = self.inputs.get(index) {
+            return Ok(dtype);
+        }
+        self.nodes
+            .get(index - self.inputs.len())
+            .map(|node| node.prepared.output_dtype())
+            .ok_or(KernelError::UnknownValue { op, index })
+    }
+
+    /// Runs the whole program with the default options into a new tensor.
+    pub fn run(&self, inputs: &[TensorView]) -> Result<TensorData, KernelError> {
+        let mut out = TensorData::zeroed(self.output_type()?)?;
+        self.run_into(inputs, out.bytes_mut(), &RunOptions::default())?;
+        Ok(out)
+    }
+
+    /// Runs the whole program into `out` (the output's bytes), chunk by chunk.
+    pub fn run_into(
+        &self,
+        inputs: &[TensorView],
+        out: &mut [u8],
+        options: &RunOptions,
+    ) -> Result<(), KernelError> {
+        self.check_inputs(inputs)?;
+        let output_type = self.output_type()?;
+        let expected = byte_len(&output_type)?;
+        if out.len() != expected {
+            return Err(KernelError::ByteLength {
+                ty: output_type,
+                expected: expected as u64,
+                actual: out.len(),
+            });
+        }
+        let chunk_elements = options.chunk_elements.max(1);
+        let out_size = output_type.dtype.bit_size() / 8;
+        if out_size == 0 || out.is_empty() {
+            return Ok(());
+        }
+        let run_one = |(index, chunk): (usize, &mut [u8])| {
+            let start = index * chunk_elements;
+            let range = start..start + chunk.len() / out_size;
+            self.run_chunk(range, inputs, chunk)
+        };
+        let chunk_bytes = chunk_elements * out_size;
+        if options.parallel {
+            out.par_chunks_mut(chunk_bytes)
+                .enumerate()
+                .try_for_each(run_one)
+        } else {
+            out.chunks_mut(chunk_bytes)
+                .enumerate()
+                .try_for_each(run_one)
+        }
+    }
+
+    /// Computes elements `range` of the output into `out` (exactly those elements' bytes), reading
+    /// the same range of every whole-tensor input.
+    pub fn run_chunk(
+        &self,
+        range: Range<usize>,
+        inputs: &[TensorView],
+        out: &mut [u8],
+    ) -> Result<(), KernelError> {
+        self.check_inputs(inputs)?;
+        if range.start > range.end || range.end > self.element_count {
+            return Err(KernelError::InvalidArgument {
+                op: "elementwise",
+                reason: format!(
+                    "chunk {range:?} is outside the {} elements",
+                    self.element_count
+                ),
+            });
+        }
+        let slices: Vec<&[u8]> = inputs
+            .iter()
+            .map(|input| {
+                let size = input.dtype().bit_size() / 8;
+                &input.bytes()[range.start * size..range.end * size]
+            })
+            .collect();
+        self.run_chunk_slices(&slices, out)
+    }
+
+    /// Computes one chunk from the chunk's bytes of every input (a caller streaming from files
+    /// passes just those ranges); all slices and `out` must hold the same number of elements.
+    pub fn run_chunk_slices(&self, inputs: &[&[u8]], out: &mut [u8]) -> Result<(), KernelError> {
+        let output = self.output()?;
+        let output_dtype = self.dtype_of("elementwise", output)?;
+        let elements = out.len() / (output_dtype.bit_size() / 8);
+        self.check_chunk_lengths(inputs, out.len(), elements, output_dtype)?;
+        if output.0 < self.inputs.len() {
+            out.copy_from_slice(inputs[output.0]);
+            return Ok(());
+        }
+        let live = self.live_nodes(output);
+        let mut buffers: Vec<Option<Vec<u8>>> = vec![None; self.nodes.len()];
+        let mut scratch = Scratch::default();
+        let output_node = output.0 - self.inputs.len();
+        for (index, node) in self.nodes.iter().enumerate().take(output_node + 1) {
+            if !live[index] {
+                continue;
+            }
+            let operands: Vec<&[u8]> = node
+                .operands
+                .iter()
+                .map(|value| match inputs.get(value.0) {
+                    Some(slice) => *slice,
+                    None => buffers[value.0 - self.inputs.len()]
+                        .as_deref()
+                        .unwrap_or(&[]),
+                })
+                .collect();
+            if index == output_node {
+                node.prepared.apply(&operands, out, &mut scratch);
+            } else {
+                let size = node.prepared.output_dtype().bit_size() / 8;
+                let mut buffer = vec![0u8; elements * size];
+                node.prepared.apply(&operands, &mut buffer, &mut scratch);
+                buffers[index] = Some(buffer);
+            }
+        }
+        Ok(())
+    }
+
+    /// Evaluates op by op, materializing every intermediate as a whole tensor (what execution
+    /// without fusion does). Produces the same bytes as [`ElementwiseProgram::run`].
+    pub fn run_unfused(&self, inputs: &[TensorView]) -> Result<TensorData, KernelError> {
+        self.check_inputs(inputs)?;
+        let output = self.output()?;
+        if output.0 < self.inputs.len() {
+            return Ok(inputs[output.0].to_data());
+        }
+        let live = self.live_nodes(output);
+        let mut results: Vec<Option<TensorData>> = vec![None; self.nodes.len()];
+        let output_node = output.0 - self.inputs.len();
+        for (index, node) in self.nodes.iter().enumerate().take(output_node + 1) {
+            if !live[index] {
+                continue;
+            }
+            let mut operand_views = Vec::with_capacity(node.operands.len());
+            for value in &node.operands {
+                let view = match inputs.get(value.0) {
+                    Some(view) => view.clone(),
+                    None => results[value.0 - self.inputs.len()]
+                        .as_ref()
+                        .map(TensorData::view)
+                        .ok_or(KernelError::UnknownValue {
+                            op: "elementwise",
+                            index: value.0,
+                        })?,
+                };
+                operand_views.push(view);
+            }
+            let mut single = ElementwiseProgram::with_shape(
+                self.shape.clone(),
+                operand_views.iter().map(TensorView::dtype).collect(),
+            )?;
+            let operands: Vec<ValueId> = (0..operand_views.len()).map(ValueId).collect();
+            single.push(node.op.clone(), &operands)?;
+            results[index] = Some(single.run(&operand_views)?);
+        }
+        results[output_node]
+            .take()
+            .ok_or(KernelError::UnknownValue {
+                op: "elementwise",
+                index: output.0,
+            })
+    }
+
+    /// Which nodes the output depends on.
+    fn live_nodes(&self, output: ValueId) -> Vec<bool> {
+        let mut live = vec![false; self.nodes.len()];
+        if let Some(index) = output.0.checked_sub(self.inputs.len()) {
+            live[index] = true;
+        }
+        for index in (0..self.nodes.len()).rev() {
+            if !live[index] {
+                continue;
+            }
+            for operand in &self.nodes[index].operands {
+                if let Some(node) = operand.0.checked_sub(self.inputs.len()) {
+                    live[node] = true;
+                }
+            }
+        }
+        live
+    }
+
+    fn check_inputs(&self, inputs: &[TensorView]) -> Result<(), KernelError> {
+        if inputs.len() != self.inputs.len() {
+            return Err(KernelError::OperandCount {
+                op: "elementwise",
+                expected: self.inputs.len(),
+                actual: inputs.len(),
+            });
+        }
+        for (input, &dtype) in inputs.iter().zip(&self.inputs) {
+            if input.dtype() != dtype {
+                return Err(KernelError::DTypeMismatch {
+                    op: "elementwise",
+                    left: dtype,
+                    right: input.dtype(),
+                });
+            }
+            if input.shape() != &self.shape {
+                return Err(KernelError::ShapeMismatch {
+                    op: "elementwise",
+                    left: self.shape.clone(),
+                    right: input.shape().clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn check_chunk_lengths(
+        &self,
+        inputs: &[&[u8]],
+        out_length: usize,
+        elements: usize,
+        output_dtype: DType,
+    ) -> Result<(), KernelError> {
+        let chunk_error = |dtype: DType, actual: usize| KernelError::ByteLength {
+            ty: TensorType::new(dtype, Shape::new(vec![elements as u64])),
+            expected: (elements * (dtype.bit_size() / 8)) as u64,
+            actual,
+        };
+        if out_length != elements * (output_dtype.bit_size() / 8) {
+            return Err(chunk_error(output_dtype, out_length));
+        }
+        if inputs.len() != self.inputs.len() {
+            return Err(KernelError::OperandCount {
+                op: "elementwise",
+                expected: self.inputs.len(),
+                actual: inputs.len(),
+            });
+        }
+        for (slice, &dtype) in inputs.iter().zip(&self.inputs) {
+            if slice.len() != elements * (dtype.bit_size() / 8) {
+                return Err(chunk_error(dtype, slice.len()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Applies one op to whole tensors (a one-op program): the unfused building block.
+pub fn evaluate(op: ElementwiseOp, inputs: &[TensorView]) -> Result<TensorData, KernelError> {
+    let mut program = match inputs.first() {
+        Some(_) => ElementwiseProgram::new(inputs.iter().map(|view| view.ty().clone()).collect())?,
+        None => {
+            return Err(KernelError::OperandCount {
+                op: op.name(),
+                expected: op.arity().unwrap_or(1),
+                actual: 0,
+            })
+        }
+    };
+    let operands: Vec<ValueId> = (0..inputs.len()).map(ValueId).collect();
+    program.push(op, &operands)?;
+    program.run(inputs)
+}
