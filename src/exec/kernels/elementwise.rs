@@ -316,3 +316,106 @@ fn binary(kernel: &Kernel, left: &mut Lanes, right: &Lanes) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(op: ElementwiseOp, dtypes: &[DType], operands: &[&[u8]], out_len: usize) -> Vec<u8> {
+        let prepared = op.prepare(dtypes).expect("valid op");
+        let mut out = vec![0u8; out_len];
+        prepared.apply(operands, &mut out, &mut Scratch::default());
+        out
+    }
+
+    fn f32_bytes(values: &[f32]) -> Vec<u8> {
+        values.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    fn f32_values(bytes: &[u8]) -> Vec<f32> {
+        bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
+    }
+
+    #[test]
+    fn clamp_propagates_nan_and_prefers_max_when_bounds_cross() {
+        let input = f32_bytes(&[f32::NAN, -5.0, 0.5, 5.0]);
+        let op = ElementwiseOp::Clamp {
+            min: Some(-1.0),
+            max: Some(1.0),
+        };
+        let out = f32_values(&run(op, &[DType::F32], &[&input], 16));
+        assert!(out[0].is_nan());
+        assert_eq!(&out[1..], &[-1.0, 0.5, 1.0]);
+        let crossed = ElementwiseOp::Clamp {
+            min: Some(2.0),
+            max: Some(1.0),
+        };
+        let out = f32_values(&run(crossed, &[DType::F32], &[&input], 16));
+        assert_eq!(&out[1..], &[1.0, 1.0, 1.0]);
+        let nan_bound = ElementwiseOp::Clamp {
+            min: Some(f64::NAN),
+            max: None,
+        };
+        let out = f32_values(&run(nan_bound, &[DType::F32], &[&input], 16));
+        assert!(out.iter().all(|v| v.is_nan()));
+    }
+
+    #[test]
+    fn integer_arithmetic_wraps_in_the_dtype_width() {
+        let a = [200u8, 10];
+        let b = [100u8, 20];
+        assert_eq!(
+            run(ElementwiseOp::Add, &[DType::U8, DType::U8], &[&a, &b], 2),
+            vec![44, 30]
+        );
+        assert_eq!(
+            run(
+                ElementwiseOp::Subtract,
+                &[DType::U8, DType::U8],
+                &[&a, &b],
+                2
+            ),
+            vec![100, 246]
+        );
+        let i8s = [(-128i8) as u8, 3];
+        assert_eq!(
+            run(ElementwiseOp::Scale { by: -1.0 }, &[DType::I8], &[&i8s], 2),
+            vec![(-128i8) as u8, (-3i8) as u8]
+        );
+    }
+
+    #[test]
+    fn scale_rounds_the_scalar_to_f32_before_multiplying() {
+        // bf16 1.0 × 0.3: computed as 1.0_f32 × 0.3_f32, rounded once to bf16.
+        let one = [0x80, 0x3F];
+        let out = run(ElementwiseOp::Scale { by: 0.3 }, &[DType::BF16], &[&one], 2);
+        assert_eq!(out, half::bf16::from_f32(0.3_f32).to_bits().to_le_bytes());
+    }
+
+    #[test]
+    fn type_rules_refuse_mismatches() {
+        assert!(matches!(
+            ElementwiseOp::Add.prepare(&[DType::F16, DType::BF16]),
+            Err(KernelError::DTypeMismatch { .. })
+        ));
+        assert!(matches!(
+            ElementwiseOp::Add.prepare(&[DType::F16]),
+            Err(KernelError::OperandCount { .. })
+        ));
+        assert!(matches!(
+            ElementwiseOp::Multiply.prepare(&[DType::BOOL, DType::BOOL]),
+            Err(KernelError::UnsupportedDType { .. })
+        ));
+        assert!(matches!(
+            ElementwiseOp::Scale { by: 2.5 }.prepare(&[DType::I32]),
+            Err(KernelError::NonIntegralScalar { .. })
+        ));
+        let cast = ElementwiseOp::Cast { dtype: DType::F16 }
+            .prepare(&[DType::I64])
+            .expect("int casts to float");
+        assert_eq!(cast.output_dtype(), DType::F16);
+    }
+}

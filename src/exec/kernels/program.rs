@@ -433,3 +433,129 @@ pub fn evaluate(op: ElementwiseOp, inputs: &[TensorView]) -> Result<TensorData, 
     program.push(op, &operands)?;
     program.run(inputs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f32_tensor(values: &[f32]) -> TensorData {
+        let ty = TensorType::new(DType::F32, Shape::new(vec![values.len() as u64]));
+        TensorData::new(ty, values.iter().flat_map(|v| v.to_le_bytes()).collect())
+            .expect("bytes match the type")
+    }
+
+    fn f32_values(data: &TensorData) -> Vec<f32> {
+        data.bytes()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
+    }
+
+    #[test]
+    fn a_chain_computes_through_chunks_of_any_size() {
+        let values: Vec<f32> = (0..1000).map(|i| i as f32 - 500.0).collect();
+        let a = f32_tensor(&values);
+        let mut program = ElementwiseProgram::new(vec![a.ty().clone()]).expect("one input");
+        let x = program.input(0).expect("input 0");
+        let scaled = program
+            .push(ElementwiseOp::Scale { by: 0.5 }, &[x])
+            .expect("scale");
+        let sum = program.push(ElementwiseOp::Add, &[scaled, x]).expect("add");
+        program
+            .push(
+                ElementwiseOp::Clamp {
+                    min: Some(-100.0),
+                    max: Some(100.0),
+                },
+                &[sum],
+            )
+            .expect("clamp");
+        let expected: Vec<f32> = values
+            .iter()
+            .map(|v| (v * 0.5 + v).clamp(-100.0, 100.0))
+            .collect();
+        for chunk_elements in [1, 7, 64, 1000, 4096] {
+            let mut out =
+                TensorData::zeroed(program.output_type().expect("typed")).expect("small tensor");
+            let options = RunOptions {
+                chunk_elements,
+                parallel: chunk_elements % 2 == 0,
+            };
+            program
+                .run_into(&[a.view()], out.bytes_mut(), &options)
+                .expect("runs");
+            assert_eq!(f32_values(&out), expected, "chunk size {chunk_elements}");
+        }
+        let unfused = program.run_unfused(&[a.view()]).expect("runs unfused");
+        assert_eq!(f32_values(&unfused), expected);
+    }
+
+    #[test]
+    fn the_output_can_be_an_earlier_value() {
+        let a = f32_tensor(&[1.0, 2.0]);
+        let mut program = ElementwiseProgram::new(vec![a.ty().clone()]).expect("one input");
+        let x = program.input(0).expect("input 0");
+        let doubled = program
+            .push(ElementwiseOp::Scale { by: 2.0 }, &[x])
+            .expect("scale");
+        program
+            .push(ElementwiseOp::Cast { dtype: DType::F16 }, &[doubled])
+            .expect("cast");
+        program.set_output(doubled).expect("known value");
+        assert_eq!(
+            f32_values(&program.run(&[a.view()]).expect("runs")),
+            [2.0, 4.0]
+        );
+        program.set_output(x).expect("known value");
+        assert_eq!(program.run(&[a.view()]).expect("runs"), a);
+        assert!(program.set_output(ValueId(9)).is_err());
+    }
+
+    #[test]
+    fn fill_only_programs_need_no_input() {
+        let mut program =
+            ElementwiseProgram::with_shape(Shape::new(vec![2, 3]), vec![]).expect("shape fits");
+        program
+            .push(
+                ElementwiseOp::FillConstant {
+                    value: -1.5,
+                    dtype: DType::F32,
+                },
+                &[],
+            )
+            .expect("fill");
+        let out = program.run(&[]).expect("runs");
+        assert_eq!(out.shape(), &Shape::new(vec![2, 3]));
+        assert_eq!(f32_values(&out), [-1.5; 6]);
+    }
+
+    #[test]
+    fn bad_inputs_are_errors() {
+        let a = f32_tensor(&[1.0, 2.0]);
+        let b = f32_tensor(&[1.0, 2.0, 3.0]);
+        assert!(matches!(
+            ElementwiseProgram::new(vec![a.ty().clone(), b.ty().clone()]),
+            Err(KernelError::ShapeMismatch { .. })
+        ));
+        let mut program = ElementwiseProgram::new(vec![a.ty().clone()]).expect("one input");
+        let x = program.input(0).expect("input 0");
+        program
+            .push(ElementwiseOp::Scale { by: 2.0 }, &[x])
+            .expect("scale");
+        assert!(matches!(
+            program.run(&[b.view()]),
+            Err(KernelError::ShapeMismatch { .. })
+        ));
+        assert!(matches!(
+            program.run(&[]),
+            Err(KernelError::OperandCount { .. })
+        ));
+        let mut out = [0u8; 8];
+        assert!(program.run_chunk(1..3, &[a.view()], &mut out).is_err());
+        assert!(program.run_chunk_slices(&[&[0u8; 4]], &mut out).is_err());
+        assert!(matches!(
+            program.push(ElementwiseOp::Add, &[x, ValueId(5)]),
+            Err(KernelError::UnknownValue { .. })
+        ));
+    }
+}
