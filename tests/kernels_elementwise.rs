@@ -17,6 +17,12 @@ use brainsurgery::tensor::DType;
 use kernels_support::*;
 use proptest::prelude::*;
 
+/// The exact result of a binary op on two decoded floats (before rounding to the dtype).
+type FloatReference = fn(f64, f64) -> f64;
+
+/// A binary op on two integers, modulo 2^128.
+type IntegerReference = fn(i128, i128) -> i128;
+
 /// The scalar as the kernel sees it: rounded to f32 for the f32-computed dtypes.
 fn compute_scalar(dtype: DType, value: f64) -> f64 {
     if dtype == DType::F64 {
@@ -96,7 +102,7 @@ proptest! {
     #[test]
     fn float_binary_ops_round_once((dtype, a, b) in float_case()) {
         let inputs = [from_bits(dtype, &a), from_bits(dtype, &b)];
-        let cases: [(ElementwiseOp, fn(f64, f64) -> f64); 3] = [
+        let cases: [(ElementwiseOp, FloatReference); 3] = [
             (ElementwiseOp::Add, |x, y| x + y),
             (ElementwiseOp::Subtract, |x, y| x - y),
             (ElementwiseOp::Multiply, |x, y| x * y),
@@ -147,7 +153,7 @@ proptest! {
     #[test]
     fn integer_ops_wrap((dtype, a, b) in integer_case(), by in -1000i64..1000) {
         let inputs = [from_bits(dtype, &a), from_bits(dtype, &b)];
-        let cases: [(ElementwiseOp, fn(i128, i128) -> i128); 3] = [
+        let cases: [(ElementwiseOp, IntegerReference); 3] = [
             // Reduction modulo 2^128 commutes with the final one modulo 2^width.
             (ElementwiseOp::Add, i128::wrapping_add),
             (ElementwiseOp::Subtract, i128::wrapping_sub),

@@ -85,7 +85,7 @@ fn build(inputs: &[TensorData], steps: &[Step]) -> ElementwiseProgram {
 }
 
 fn order(first: ValueId, second: ValueId, flip: usize) -> Vec<ValueId> {
-    if flip % 2 == 0 {
+    if flip.is_multiple_of(2) {
         vec![first, second]
     } else {
         vec![second, first]

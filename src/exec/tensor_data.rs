@@ -157,7 +157,7 @@ fn element_count_unchecked(ty: &TensorType) -> usize {
 /// byte-level kernels cannot address element by element.
 pub(crate) fn element_size(op: &'static str, dtype: DType) -> Result<usize, KernelError> {
     let bits = dtype.bit_size();
-    if bits % 8 != 0 {
+    if !bits.is_multiple_of(8) {
         return Err(KernelError::UnsupportedDType { op, dtype });
     }
     Ok(bits / 8)

@@ -290,13 +290,13 @@ fn clamp(lanes: &mut Lanes, min: Option<Scalar>, max: Option<Scalar>) {
 
 fn binary(kernel: &Kernel, left: &mut Lanes, right: &Lanes) {
     macro_rules! zip_apply {
-        ($left:expr, $right:expr, $float:tt, $wrapping:ident) => {
+        ($left:expr, $right:expr, $assign:tt, $wrapping:ident) => {
             match ($left, $right) {
                 (Lanes::F32(a), Lanes::F32(b)) => {
-                    a.iter_mut().zip(b).for_each(|(x, y)| *x = *x $float *y)
+                    a.iter_mut().zip(b).for_each(|(x, y)| *x $assign *y)
                 }
                 (Lanes::F64(a), Lanes::F64(b)) => {
-                    a.iter_mut().zip(b).for_each(|(x, y)| *x = *x $float *y)
+                    a.iter_mut().zip(b).for_each(|(x, y)| *x $assign *y)
                 }
                 (Lanes::Signed(a), Lanes::Signed(b)) => {
                     a.iter_mut().zip(b).for_each(|(x, y)| *x = x.$wrapping(*y))
@@ -310,9 +310,9 @@ fn binary(kernel: &Kernel, left: &mut Lanes, right: &Lanes) {
         };
     }
     match kernel {
-        Kernel::Add => zip_apply!(left, right, +, wrapping_add),
-        Kernel::Subtract => zip_apply!(left, right, -, wrapping_sub),
-        Kernel::Multiply => zip_apply!(left, right, *, wrapping_mul),
+        Kernel::Add => zip_apply!(left, right, +=, wrapping_add),
+        Kernel::Subtract => zip_apply!(left, right, -=, wrapping_sub),
+        Kernel::Multiply => zip_apply!(left, right, *=, wrapping_mul),
         _ => {}
     }
 }

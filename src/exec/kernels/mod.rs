@@ -13,5 +13,8 @@ pub mod cast;
 pub(crate) mod codec;
 pub mod elementwise;
 pub mod float8;
+pub mod layout;
 pub mod program;
 pub(crate) mod scalar;
+pub mod slicing;
+pub(crate) mod strided;
