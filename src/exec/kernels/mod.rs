@@ -11,10 +11,12 @@
 
 pub mod cast;
 pub(crate) mod codec;
+pub mod creators;
 pub mod elementwise;
 pub mod float8;
 pub mod layout;
 pub mod program;
+pub mod random;
 pub(crate) mod scalar;
 pub mod slicing;
 pub(crate) mod strided;
