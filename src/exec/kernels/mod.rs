@@ -15,6 +15,7 @@ pub mod creators;
 pub mod elementwise;
 pub mod float8;
 pub mod layout;
+pub mod linalg;
 pub mod program;
 pub mod random;
 pub(crate) mod scalar;
