@@ -11,6 +11,7 @@
 
 pub mod cast;
 pub(crate) mod codec;
+pub mod compare;
 pub mod creators;
 pub mod elementwise;
 pub mod float8;
