@@ -8,7 +8,8 @@
 //! `c10::Half(float)` does), floats become integers by truncation toward zero with saturation (NaN
 //! → 0), integers wrap (two's complement), anything nonzero becomes `true`.
 
-use half::{bf16, f16};
+use half::f16;
+use half::slice::HalfFloatSliceExt;
 use num_traits::AsPrimitive;
 
 use super::float8;
@@ -75,9 +76,7 @@ impl Default for Lanes {
 /// reusing its allocation when the kind matches.
 pub(crate) fn decode(dtype: DType, bytes: &[u8], lanes: &mut Lanes) {
     match dtype {
-        DType::F16 => fill(lanes_f32(lanes), bytes.chunks_exact(2), |b| {
-            f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32()
-        }),
+        DType::F16 => decode_f16(bytes, lanes_f32(lanes)),
         DType::BF16 => fill(lanes_f32(lanes), bytes.chunks_exact(2), |b| {
             f32::from_bits((u16::from_le_bytes([b[0], b[1]]) as u32) << 16)
         }),
@@ -129,6 +128,7 @@ pub(crate) fn decode(dtype: DType, bytes: &[u8], lanes: &mut Lanes) {
 /// as many elements.
 pub(crate) fn encode(lanes: &Lanes, dtype: DType, out: &mut [u8]) {
     match lanes {
+        Lanes::F32(values) if dtype == DType::F16 => encode_f16(values, out),
         Lanes::F32(values) => encode_values(values, dtype, out),
         Lanes::F64(values) => encode_values(values, dtype, out),
         Lanes::Signed(values) => encode_values(values, dtype, out),
@@ -185,9 +185,7 @@ pub(crate) fn encode_values<V: LaneValue>(values: &[V], dtype: DType, out: &mut 
         DType::F16 => store::<2, V>(values, out, |v| {
             f16::from_f32(v.as_()).to_bits().to_le_bytes()
         }),
-        DType::BF16 => store::<2, V>(values, out, |v| {
-            bf16::from_f32(v.as_()).to_bits().to_le_bytes()
-        }),
+        DType::BF16 => store::<2, V>(values, out, |v| f32_to_bf16_bits(v.as_()).to_le_bytes()),
         DType::F32 => store::<4, V>(values, out, |v| AsPrimitive::<f32>::as_(v).to_le_bytes()),
         DType::F64 => store::<8, V>(values, out, |v| AsPrimitive::<f64>::as_(v).to_le_bytes()),
         DType::F8_E4M3 => store::<1, V>(values, out, |v| [float8::f32_to_e4m3fn(v.as_())]),
@@ -204,6 +202,38 @@ pub(crate) fn encode_values<V: LaneValue>(values: &[V], dtype: DType, out: &mut 
         // Callers check `LaneKind::of` first; nothing is written for an unsupported dtype.
         _ => {}
     }
+}
+
+/// BF16 from `f32`, round to nearest-even; NaN keeps its sign and top payload bits and gets the
+/// quiet bit (as `half::bf16::from_f32`, written branch-light so that the loop vectorizes).
+fn f32_to_bf16_bits(value: f32) -> u16 {
+    let bits = value.to_bits();
+    let quiet_nan = (bits >> 16) | 0x0040;
+    // Adding just under half a unit, plus the kept lowest bit, carries exactly when RNE rounds up.
+    let rounded = bits.wrapping_add(0x7FFF + ((bits >> 16) & 1)) >> 16;
+    let is_nan = bits & 0x7FFF_FFFF > 0x7F80_0000;
+    (if is_nan { quiet_nan } else { rounded }) as u16
+}
+
+/// F16 from `f32` through `half`'s slice conversion, which uses the CPU's F16C instructions when
+/// present (same results as the scalar path: both round to nearest-even).
+fn encode_f16(values: &[f32], out: &mut [u8]) {
+    let mut halves = vec![f16::ZERO; values.len()];
+    halves.convert_from_f32_slice(values);
+    for (slot, half) in out.chunks_exact_mut(2).zip(&halves) {
+        slot.copy_from_slice(&half.to_bits().to_le_bytes());
+    }
+}
+
+/// F16 to `f32` through `half`'s slice conversion (exact either way).
+fn decode_f16(bytes: &[u8], lanes: &mut Vec<f32>) {
+    let halves: Vec<f16> = bytes
+        .chunks_exact(2)
+        .map(|b| f16::from_bits(u16::from_le_bytes([b[0], b[1]])))
+        .collect();
+    lanes.clear();
+    lanes.resize(halves.len(), 0.0);
+    halves.convert_to_f32_slice(lanes);
 }
 
 fn store<const N: usize, V: Copy>(values: &[V], out: &mut [u8], convert: impl Fn(V) -> [u8; N]) {

@@ -53,6 +53,14 @@ impl Default for RunOptions {
     }
 }
 
+/// Buffers that one worker reuses from chunk to chunk: decode lanes and one byte buffer per
+/// intermediate value.
+#[derive(Debug, Default)]
+pub struct ChunkState {
+    scratch: Scratch,
+    buffers: Vec<Vec<u8>>,
+}
+
 #[derive(Debug, Clone)]
 struct Node {
     op: ElementwiseOp,
@@ -257,6 +265,17 @@ impl ElementwiseProgram {
     /// Computes one chunk from the chunk's bytes of every input (a caller streaming from files
     /// passes just those ranges); all slices and `out` must hold the same number of elements.
     pub fn run_chunk_slices(&self, inputs: &[&[u8]], out: &mut [u8]) -> Result<(), KernelError> {
+        self.run_chunk_slices_with(inputs, out, &mut ChunkState::default())
+    }
+
+    /// [`ElementwiseProgram::run_chunk_slices`] reusing `state`'s buffers (one state per worker
+    /// saves an allocation per intermediate per chunk).
+    pub fn run_chunk_slices_with(
+        &self,
+        inputs: &[&[u8]],
+        out: &mut [u8],
+        state: &mut ChunkState,
+    ) -> Result<(), KernelError> {
         let output = self.output()?;
         let output_dtype = self.dtype_of("elementwise", output)?;
         let elements = out.len() / (output_dtype.bit_size() / 8);
@@ -266,31 +285,31 @@ impl ElementwiseProgram {
             return Ok(());
         }
         let live = self.live_nodes(output);
-        let mut buffers: Vec<Option<Vec<u8>>> = vec![None; self.nodes.len()];
-        let mut scratch = Scratch::default();
         let output_node = output.0 - self.inputs.len();
+        state.buffers.resize_with(self.nodes.len(), Vec::new);
         for (index, node) in self.nodes.iter().enumerate().take(output_node + 1) {
             if !live[index] {
                 continue;
             }
+            // This node's buffer is taken out while the others are read as operands.
+            let mut buffer = std::mem::take(&mut state.buffers[index]);
             let operands: Vec<&[u8]> = node
                 .operands
                 .iter()
                 .map(|value| match inputs.get(value.0) {
                     Some(slice) => *slice,
-                    None => buffers[value.0 - self.inputs.len()]
-                        .as_deref()
-                        .unwrap_or(&[]),
+                    None => &state.buffers[value.0 - self.inputs.len()][..],
                 })
                 .collect();
             if index == output_node {
-                node.prepared.apply(&operands, out, &mut scratch);
+                node.prepared.apply(&operands, out, &mut state.scratch);
             } else {
                 let size = node.prepared.output_dtype().bit_size() / 8;
-                let mut buffer = vec![0u8; elements * size];
-                node.prepared.apply(&operands, &mut buffer, &mut scratch);
-                buffers[index] = Some(buffer);
+                buffer.resize(elements * size, 0);
+                node.prepared
+                    .apply(&operands, &mut buffer, &mut state.scratch);
             }
+            state.buffers[index] = buffer;
         }
         Ok(())
     }

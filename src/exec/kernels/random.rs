@@ -86,7 +86,7 @@ impl RandomDistribution {
                 let second = splitmix64(seed, pair.wrapping_mul(2).wrapping_add(1));
                 let radius = (-2.0 * open_unit_interval(first).ln()).sqrt();
                 let angle = std::f64::consts::TAU * unit_interval(second);
-                let z = if index % 2 == 0 {
+                let z = if index.is_multiple_of(2) {
                     radius * angle.cos()
                 } else {
                     radius * angle.sin()
