@@ -296,22 +296,3 @@ pub fn is_nan_bits(dtype: DType, bits: u64) -> bool {
 pub fn views(data: &[TensorData]) -> Vec<TensorView<'_>> {
     data.iter().map(TensorData::view).collect()
 }
-
-#[test]
-fn reference_formats_agree_with_known_values() {
-    assert_eq!(F16.decode(0x3C00), 1.0);
-    assert_eq!(F16.decode(0x7BFF), 65504.0);
-    assert_eq!(F16.decode(0x0001), 2f64.powi(-24));
-    assert_eq!(BF16.decode(0x3F80), 1.0);
-    assert_eq!(E4M3FN.decode(0x7E), 448.0);
-    assert!(E4M3FN.decode(0x7F).is_nan());
-    assert_eq!(E5M2.decode(0x7C), f64::INFINITY);
-    assert_eq!(F16.round(65519.0), Some(0x7BFF));
-    assert_eq!(F16.round(65520.0), Some(0x7C00));
-    assert_eq!(F16.round(1.0 + 2f64.powi(-11)), Some(0x3C00));
-    assert_eq!(F16.round(-(1.0 + 3.0 * 2f64.powi(-11))), Some(0xBC02));
-    assert_eq!(E4M3FN.round(464.0), Some(0x7E));
-    assert_eq!(E4M3FN.round(465.0), Some(0x7F));
-    assert_eq!(round_integer((1 << 24) + 1, 24), 1 << 24);
-    assert_eq!(round_integer((1 << 24) + 3, 24), (1 << 24) + 4);
-}
