@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod compile;
 pub mod diagnostics;
+pub mod exec;
 pub mod graph;
 pub mod inspect;
 pub mod io;
