@@ -8,7 +8,6 @@
 //! source reference is parsed before the destinations, because a destination is a template of its
 //! source. Every argument problem of the call is reported, not only the first.
 
-use super::checks;
 use super::creation;
 use super::diagnostics;
 use super::grammar::Rule;
@@ -22,6 +21,7 @@ use crate::plan::ast::{
     CastInPlace, Clamp, ClampInPlace, FillInPlace, Op, Permute, PhloraInPlace, Reshape,
     ReshapeInPlace, Spanned, TensorRef, Transpose,
 };
+use crate::plan::rules::{self, Syntax};
 use crate::tensor::DType;
 use pest::iterators::Pair;
 
@@ -97,7 +97,7 @@ pub fn lower_in_place(builder: &Builder, call: Pair<'_, Rule>) -> Parsed<(Op, Sp
                 parse_reference(
                     builder,
                     target_pair.clone(),
-                    Role::source("clamp_", "target", true),
+                    Role::source("clamp_", "target"),
                 ),
                 &mut errors,
             );
@@ -114,7 +114,7 @@ pub fn lower_in_place(builder: &Builder, call: Pair<'_, Rule>) -> Parsed<(Op, Sp
                 parse_reference(
                     builder,
                     target_pair.clone(),
-                    Role::source("reshape_", "target", false),
+                    Role::source("reshape_", "target"),
                 ),
                 &mut errors,
             );
@@ -131,7 +131,7 @@ pub fn lower_in_place(builder: &Builder, call: Pair<'_, Rule>) -> Parsed<(Op, Sp
                 parse_reference(
                     builder,
                     target_pair.clone(),
-                    Role::source("cast_", "target", false),
+                    Role::source("cast_", "target"),
                 ),
                 &mut errors,
             );
@@ -145,7 +145,7 @@ pub fn lower_in_place(builder: &Builder, call: Pair<'_, Rule>) -> Parsed<(Op, Sp
                 parse_reference(
                     builder,
                     target_pair.clone(),
-                    Role::source("fill_", "target", true),
+                    Role::source("fill_", "target"),
                 ),
                 &mut errors,
             );
@@ -162,7 +162,7 @@ pub fn lower_in_place(builder: &Builder, call: Pair<'_, Rule>) -> Parsed<(Op, Sp
                 parse_reference(
                     builder,
                     target_pair.clone(),
-                    Role::source("phlora_", "target", false),
+                    Role::source("phlora_", "target"),
                 ),
                 &mut errors,
             );
@@ -191,17 +191,13 @@ pub(super) fn source_and_destination(
 ) -> (Option<Spanned<TensorRef>>, Option<Spanned<TensorRef>>) {
     let from = source.and_then(|pair| {
         keep(
-            parse_reference(builder, pair.clone(), Role::source(op, "from", true)),
+            parse_reference(builder, pair.clone(), Role::source(op, "from")),
             errors,
         )
     });
     let to = keep(destinations.single(op), errors).and_then(|pair| {
         keep(
-            parse_reference(
-                builder,
-                pair,
-                Role::template(op, "to", from.as_ref(), false),
-            ),
+            parse_reference(builder, pair, Role::template(op, "to", from.as_ref())),
             errors,
         )
     });
@@ -260,7 +256,7 @@ fn clamp_bounds(
             max = Some(number);
         }
     }
-    checks::clamp_bounds(op, min.as_ref(), max.as_ref(), keyword_span)?;
+    rules::clamp_bounds(Syntax::Terse, op, min.as_ref(), max.as_ref(), keyword_span)?;
     Ok((min, max))
 }
 
@@ -274,7 +270,7 @@ fn shape_argument(
         return Err(diagnostics::unexpected_tree(Span::default()).into());
     };
     let (shape, items) = parse_integer_items(builder, list.clone())?;
-    checks::reshape_shape(what, &shape, &items)?;
+    rules::reshape_shape(what, &shape, &items)?;
     Ok(shape)
 }
 
@@ -322,7 +318,7 @@ fn permute(
     let order = arguments.get(1).and_then(|list| {
         let (order, items) = keep(parse_integer_items(builder, list.clone()), &mut errors)?;
         keep(
-            checks::permutation("permute `order`", &order, &items),
+            rules::permutation("permute `order`", &order, &items),
             &mut errors,
         )?;
         Some(order)

@@ -122,8 +122,7 @@ pub fn lower_bind(
             let operator_span = builder.span(operator);
             match (operator.as_rule(), left.reference(), right.reference()) {
                 (Rule::matmul, Some(a), Some(b)) => {
-                    let (from_a, from_b, to) =
-                        ternary(builder, "matmul", a, b, destinations, false)?;
+                    let (from_a, from_b, to) = ternary(builder, "matmul", a, b, destinations)?;
                     Ok((Op::Matmul(Ternary { from_a, from_b, to }), operator_span))
                 }
                 (Rule::times, Some(source), None) | (Rule::times, None, Some(source)) => {
@@ -169,14 +168,14 @@ pub fn lower_store(
                 let destination = destinations.single("assign")?;
                 let mut errors = Vec::new();
                 let from = keep(
-                    parse_reference(builder, pair.clone(), Role::source("assign", "from", true)),
+                    parse_reference(builder, pair.clone(), Role::source("assign", "from")),
                     &mut errors,
                 );
                 let to = keep(
                     parse_reference(
                         builder,
                         destination,
-                        Role::template("assign", "to", from.as_ref(), true),
+                        Role::template("assign", "to", from.as_ref()),
                     ),
                     &mut errors,
                 );
@@ -208,7 +207,7 @@ pub fn lower_store(
                 Rule::times => "multiply",
                 _ => return Err(diagnostics::creates_new("matmul", span).into()),
             };
-            let (from_a, from_b, to) = ternary(builder, op, a, b, destinations, true)?;
+            let (from_a, from_b, to) = ternary(builder, op, a, b, destinations)?;
             let ternary = Ternary { from_a, from_b, to };
             let op = match op {
                 "add" => Op::Add(ternary),
@@ -242,16 +241,12 @@ fn source_and_destination(
 ) -> Parsed<Pair2> {
     let mut errors = Vec::new();
     let from = keep(
-        parse_reference(builder, source.clone(), Role::source(op, "from", true)),
+        parse_reference(builder, source.clone(), Role::source(op, "from")),
         &mut errors,
     );
     let to = keep(destinations.single(op), &mut errors).and_then(|pair| {
         keep(
-            parse_reference(
-                builder,
-                pair,
-                Role::template(op, "to", from.as_ref(), false),
-            ),
+            parse_reference(builder, pair, Role::template(op, "to", from.as_ref())),
             &mut errors,
         )
     });
@@ -271,28 +266,23 @@ fn ternary(
     a: &Pair<'_, Rule>,
     b: &Pair<'_, Rule>,
     destinations: &Destinations<'_>,
-    slice_destination: bool,
 ) -> Parsed<Triple> {
     let mut errors = Vec::new();
     let from_a = keep(
-        parse_reference(builder, a.clone(), Role::source(op, "from_a", true)),
+        parse_reference(builder, a.clone(), Role::source(op, "from_a")),
         &mut errors,
     );
     let from_b = keep(
         parse_reference(
             builder,
             b.clone(),
-            Role::template(op, "from_b", from_a.as_ref(), true),
+            Role::template(op, "from_b", from_a.as_ref()),
         ),
         &mut errors,
     );
     let to = keep(destinations.single(op), &mut errors).and_then(|pair| {
         keep(
-            parse_reference(
-                builder,
-                pair,
-                Role::template(op, "to", from_a.as_ref(), slice_destination),
-            ),
+            parse_reference(builder, pair, Role::template(op, "to", from_a.as_ref())),
             &mut errors,
         )
     });

@@ -17,7 +17,7 @@ use super::tensor_ref::{parse_reference, Role};
 use super::values::{finish, keep, parse_number, parse_string, significant, Builder, Parsed};
 use crate::diagnostics::Span;
 use crate::plan::ast::{Execute, Mapping, Op, ScaleInPlace, Spanned, Step, TensorRef, Unary};
-use crate::plan::diagnostics as shared;
+use crate::plan::rules;
 use pest::iterators::Pair;
 
 /// Builds the step of a statement pair (any statement rule but declarations and blocks).
@@ -66,7 +66,7 @@ fn parse_assignment(builder: &Builder, pair: Pair<'_, Rule>) -> Parsed<(Op, Span
             let mut errors = Vec::new();
             let target = keep(destinations.single("scale_"), &mut errors).and_then(|target| {
                 keep(
-                    parse_reference(builder, target, Role::source("scale_", "target", true)),
+                    parse_reference(builder, target, Role::source("scale_", "target")),
                     &mut errors,
                 )
             });
@@ -85,7 +85,7 @@ fn parse_assignment(builder: &Builder, pair: Pair<'_, Rule>) -> Parsed<(Op, Span
             };
             let mut errors = Vec::new();
             let from = keep(
-                parse_reference(builder, right, Role::source(op_name, "from", true)),
+                parse_reference(builder, right, Role::source(op_name, "from")),
                 &mut errors,
             );
             let to = keep(destinations.single(op_name), &mut errors).and_then(|target| {
@@ -93,7 +93,7 @@ fn parse_assignment(builder: &Builder, pair: Pair<'_, Rule>) -> Parsed<(Op, Span
                     parse_reference(
                         builder,
                         target,
-                        Role::template(op_name, "to", from.as_ref(), true),
+                        Role::template(op_name, "to", from.as_ref()),
                     ),
                     &mut errors,
                 )
@@ -127,13 +127,13 @@ fn parse_keyword_statement(builder: &Builder, pair: Pair<'_, Rule>) -> Parsed<(O
             None => return Err(diagnostics::unexpected_tree(statement_span).into()),
         },
         Rule::delete_statement => {
-            let target = reference_at(builder, &parts, 0, Role::source("delete", "target", false))?;
+            let target = reference_at(builder, &parts, 0, Role::source("delete", "target"))?;
             Op::Delete(Unary { target })
         }
         Rule::move_statement => {
             let mut errors = Vec::new();
             let from = keep(
-                reference_at(builder, &parts, 0, Role::source("move", "from", false)),
+                reference_at(builder, &parts, 0, Role::source("move", "from")),
                 &mut errors,
             );
             let to = keep(
@@ -141,7 +141,7 @@ fn parse_keyword_statement(builder: &Builder, pair: Pair<'_, Rule>) -> Parsed<(O
                     builder,
                     &parts,
                     1,
-                    Role::template("move", "to", from.as_ref(), false),
+                    Role::template("move", "to", from.as_ref()),
                 ),
                 &mut errors,
             );
@@ -191,14 +191,6 @@ pub fn non_empty_path(
     what: &str,
 ) -> Parsed<Spanned<String>> {
     let path = parse_string(builder, pair)?;
-    if path.node.trim().is_empty() {
-        return Err(shared::invalid_argument(
-            &format!("{what} must not be empty"),
-            "empty path",
-            path.span,
-            "write the file or directory to use",
-        )
-        .into());
-    }
+    rules::non_empty_path(what, &path)?;
     Ok(path)
 }
