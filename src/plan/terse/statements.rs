@@ -44,10 +44,15 @@ fn parse_assignment(builder: &Builder, pair: Pair<'_, Rule>) -> Parsed<(Op, Span
     else {
         return Err(diagnostics::unexpected_tree(builder.span(&pair)).into());
     };
-    let destinations = Destinations {
-        span: builder.span(&destinations),
-        pairs: significant(destinations).collect(),
+    let whole = builder.span(&destinations);
+    let pairs: Vec<Pair<'_, Rule>> = significant(destinations).collect();
+    // From the first reference to the last: the grammar's pair also holds the blank before the
+    // operator, which a label should not underline.
+    let span = match (pairs.first(), pairs.last()) {
+        (Some(first), Some(last)) => builder.span(first).to(builder.span(last)),
+        _ => whole,
     };
+    let destinations = Destinations { pairs, span };
     let operator_span = builder.span(&operator);
     match operator.as_rule() {
         Rule::bind_new => lower_bind(
