@@ -106,6 +106,15 @@ const CASES: &[(&str, &str)] = &[
         "load: {path: x.pt, format: torch}",
         "load \"x.pt\" format=torch",
     ),
+    // A bad `to` is reported alone, not also as missing for `format`.
+    (
+        "load: {path: x.pt, to: [h, $i], format: torch}",
+        "load \"x.pt\" to=[h, $i] format=torch",
+    ),
+    (
+        "save: {path: x.npy, target: [h, $i], format: numpy}",
+        "save \"x.npy\" target=[h, $i] format=numpy",
+    ),
     (
         "save: {path: out, format: dcp, target: w}",
         "save \"out\" target=w format=dcp",

@@ -1,11 +1,12 @@
-//! Calls that make or fill tensors: `fill(…)` (and the fill value shared with `fill_`),
-//! `zeroes(…)`, `ones(…)`, `rand(…)`, `split(…)`, `concat(…)` and `phlora(…)`.
+//! Calls that make or fill tensors: the fill value of `fill(…)` and `fill_(…)`, `zeroes(…)`,
+//! `ones(…)`, `rand(…)`, `split(…)`, `concat(…)` and `phlora(…)`.
 //!
 //! Receives the call's argument pairs and the destinations written before `=`; returns the op,
-//! after the YAML front end's checks (a distribution's parameters, rectangular values, one split
-//! size per destination, at least two pieces, distinct PHLoRA factor names, a rank).
+//! after the shared rules of [`crate::plan::rules`] (a distribution's parameters, rectangular
+//! values, one split size per destination, at least two pieces, distinct PHLoRA factor names)
+//! and a rank.
 
-use super::calls::{source_and_destination, Destinations};
+use super::calls::Destinations;
 use super::diagnostics;
 use super::grammar::Rule;
 use super::tensor_ref::{parse_reference, Role};
@@ -15,40 +16,11 @@ use super::values::{
 };
 use crate::diagnostics::{Diagnostic, Span};
 use crate::plan::ast::{
-    Concat, Create, Distribution, Fill, FillSpec, NestedValues, Op, Phlora, Rand, Spanned, Split,
+    Concat, Create, Distribution, FillSpec, NestedValues, Op, Phlora, Rand, Spanned, Split,
 };
 use crate::plan::rules::{self, Syntax};
 use crate::tensor::DType;
 use pest::iterators::Pair;
-
-pub(super) fn fill(
-    builder: &Builder,
-    arguments: &[Pair<'_, Rule>],
-    destinations: &Destinations<'_>,
-) -> Parsed<Op> {
-    let mut errors = Vec::new();
-    let (from, to) = source_and_destination(
-        builder,
-        "fill",
-        arguments.first(),
-        destinations,
-        &mut errors,
-    );
-    let spec = keep(
-        fill_spec(
-            builder,
-            "fill",
-            arguments.get(1..).unwrap_or(&[]),
-            Span::default(),
-        ),
-        &mut errors,
-    );
-    let op = match (from, to, spec) {
-        (Some(from), Some(to), Some(fill)) => Some(Op::Fill(Fill { from, to, fill })),
-        _ => None,
-    };
-    finish(op, errors)
-}
 
 /// What `fill`/`fill_` writes: `fill_constant`, `fill_tensor` or `fill_random`.
 pub(super) fn fill_spec(

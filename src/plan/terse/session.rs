@@ -208,10 +208,14 @@ pub fn parse_load(builder: &Builder, parts: Vec<Pair<'_, Rule>>) -> Parsed<Op> {
             }
         },
     );
-    keep(
-        rules::load_format(Syntax::Terse, format.as_ref(), to.is_some()),
-        &mut errors,
-    );
+    // Only options that were all read can conflict (as in YAML): a `to=` that failed to parse
+    // must not also be reported as missing.
+    if errors.is_empty() {
+        keep(
+            rules::load_format(Syntax::Terse, format.as_ref(), to.is_some()),
+            &mut errors,
+        );
+    }
     let load = path.map(|path| Load {
         path,
         alias,
@@ -250,15 +254,18 @@ pub fn parse_save(builder: &Builder, parts: Vec<Pair<'_, Rule>>) -> Parsed<Op> {
             }
         },
     );
-    keep(
-        rules::save_conflict(
-            Syntax::Terse,
-            format.as_ref(),
-            target.is_some(),
-            shard.as_ref(),
-        ),
-        &mut errors,
-    );
+    // Only options that were all read can conflict (as in YAML).
+    if errors.is_empty() {
+        keep(
+            rules::save_conflict(
+                Syntax::Terse,
+                format.as_ref(),
+                target.is_some(),
+                shard.as_ref(),
+            ),
+            &mut errors,
+        );
+    }
     let save = path.map(|path| Save {
         path,
         alias,

@@ -8,7 +8,7 @@
 //! [`super::plan`], which knows the plan's structure.
 
 use super::assertion::parse_assertion;
-use super::calls::{lower_in_place, Destinations};
+use super::calls::{from_to_op, lower_in_place, Destinations};
 use super::diagnostics;
 use super::expression::{lower_bind, lower_store, parse_expression};
 use super::grammar::Rule;
@@ -81,37 +81,23 @@ fn parse_assignment(builder: &Builder, pair: Pair<'_, Rule>) -> Parsed<(Op, Span
                 .map(|(target, by)| Op::ScaleInPlace(ScaleInPlace { target, by }));
             finish(op.map(|op| (op, operator_span)), errors)
         }
-        rule => {
-            // `x += y` / `x -= y`: the source is `y`, the destination `x` a template of it.
-            let op_name = if rule == Rule::add_into {
-                "add_"
-            } else {
-                "subtract_"
-            };
-            let mut errors = Vec::new();
-            let from = keep(
-                parse_reference(builder, right, Role::source(op_name, "from")),
-                &mut errors,
-            );
-            let to = keep(destinations.single(op_name), &mut errors).and_then(|target| {
-                keep(
-                    parse_reference(
-                        builder,
-                        target,
-                        Role::template(op_name, "to", from.as_ref()),
-                    ),
-                    &mut errors,
-                )
-            });
-            let mapping = from.zip(to).map(|(from, to)| Mapping { from, to });
-            let op = mapping.map(|mapping| {
-                if rule == Rule::add_into {
-                    Op::AddInPlace(mapping)
-                } else {
-                    Op::SubtractInPlace(mapping)
-                }
-            });
-            finish(op.map(|op| (op, operator_span)), errors)
+        // `x += y` / `x -= y`: the source is `y`, the destination `x` a template of it.
+        Rule::add_into => {
+            let add = |from, to, ()| Op::AddInPlace(Mapping { from, to });
+            let op = from_to_op(builder, "add_", Some(&right), &destinations, Ok(()), add)?;
+            Ok((op, operator_span))
+        }
+        _ => {
+            let subtract = |from, to, ()| Op::SubtractInPlace(Mapping { from, to });
+            let op = from_to_op(
+                builder,
+                "subtract_",
+                Some(&right),
+                &destinations,
+                Ok(()),
+                subtract,
+            )?;
+            Ok((op, operator_span))
         }
     }
 }
