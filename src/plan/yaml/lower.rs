@@ -399,3 +399,29 @@ impl Lowerer<'_> {
         Some(Spanned::new(reference, node.span))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_op_has_exactly_one_lowering() {
+        for name in OP_NAMES {
+            let entries = OP_TABLES
+                .into_iter()
+                .flatten()
+                .filter(|(op, _)| *op == name)
+                .count();
+            assert_eq!(
+                entries, 1,
+                "`{name}` has {entries} entries in the op tables"
+            );
+        }
+        let listed: usize = OP_TABLES.iter().map(|table| table.len()).sum();
+        assert_eq!(
+            listed,
+            OP_NAMES.len(),
+            "the op tables list an op that does not exist"
+        );
+    }
+}
