@@ -50,13 +50,7 @@ pub fn lower_call(
     call: Pair<'_, Rule>,
     destinations: &Destinations<'_>,
 ) -> Parsed<(Op, Span)> {
-    let rule = call.as_rule();
-    let mut arguments = significant(call);
-    let Some(keyword) = arguments.next() else {
-        return Err(diagnostics::unexpected_tree(Span::default()).into());
-    };
-    let keyword_span = builder.span(&keyword);
-    let arguments: Vec<Pair<'_, Rule>> = arguments.collect();
+    let (rule, keyword_span, arguments) = call_parts(builder, call)?;
     let source = arguments.first();
     // The arguments after the source.
     let rest = arguments.get(1..).unwrap_or(&[]);
@@ -125,13 +119,7 @@ pub fn lower_call(
 
 /// An in-place call statement `name_(TARGET, …)`.
 pub fn lower_in_place(builder: &Builder, call: Pair<'_, Rule>) -> Parsed<(Op, Span)> {
-    let rule = call.as_rule();
-    let mut arguments = significant(call);
-    let Some(keyword) = arguments.next() else {
-        return Err(diagnostics::unexpected_tree(Span::default()).into());
-    };
-    let keyword_span = builder.span(&keyword);
-    let arguments: Vec<Pair<'_, Rule>> = arguments.collect();
+    let (rule, keyword_span, arguments) = call_parts(builder, call)?;
     let Some((target, rest)) = arguments.split_first() else {
         return Err(diagnostics::unexpected_tree(keyword_span).into());
     };
@@ -175,6 +163,19 @@ pub fn lower_in_place(builder: &Builder, call: Pair<'_, Rule>) -> Parsed<(Op, Sp
         }
     };
     Ok((op, keyword_span))
+}
+
+/// A call's rule, the span of its function name and its arguments.
+fn call_parts<'i>(
+    builder: &Builder,
+    call: Pair<'i, Rule>,
+) -> Parsed<(Rule, Span, Vec<Pair<'i, Rule>>)> {
+    let rule = call.as_rule();
+    let mut parts = significant(call);
+    let Some(keyword) = parts.next() else {
+        return Err(diagnostics::unexpected_tree(Span::default()).into());
+    };
+    Ok((rule, builder.span(&keyword), parts.collect()))
 }
 
 /// The source (first argument) and the single destination, a template of the source.
