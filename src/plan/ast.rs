@@ -458,6 +458,31 @@ pub enum NestedValues {
     List(Vec<NestedValues>),
 }
 
+impl NestedValues {
+    /// The shape of the values (`[]` for a scalar, `[0]` for an empty list), or `None` when they
+    /// are ragged: lists at one depth with different lengths or different nesting.
+    pub fn shape(&self) -> Option<Vec<usize>> {
+        match self {
+            NestedValues::Scalar(_) => Some(Vec::new()),
+            NestedValues::List(items) => {
+                let mut shapes = items.iter().map(NestedValues::shape);
+                let first = match shapes.next() {
+                    None => return Some(vec![0]),
+                    Some(shape) => shape?,
+                };
+                for shape in shapes {
+                    if shape? != first {
+                        return None;
+                    }
+                }
+                let mut shape = vec![items.len()];
+                shape.extend(first);
+                Some(shape)
+            }
+        }
+    }
+}
+
 /// A random distribution; omitted parameters keep the reference's defaults (uniform 0..1,
 /// normal 0, 1).
 #[derive(Debug, Clone, PartialEq)]

@@ -21,9 +21,9 @@ pub mod structured;
 pub mod template;
 
 pub use self::regex::{compile_full_match, validate_regex};
-pub use self::slice::parse_slice;
+pub use self::slice::{parse_slice, slice_text};
 pub use self::structured::{
-    parse_structured_reference, parse_structured_token, validate_structured_pair, Side,
+    parse_structured_reference, parse_structured_token, token_text, validate_structured_pair, Side,
 };
 pub use self::template::{parse_template, substitute, validate_template, Template};
 

@@ -9,18 +9,18 @@
 //! **Guarantees.** Never panics, whatever the input. Syntax errors name what was expected in the
 //! user's words, never a grammar rule. One statement is one step, so printing a plan and parsing
 //! the text gives an equal plan (AST equality ignores spans), and so does YAML → terse → YAML.
-//! References, slices, regexes and templates are validated by the same functions as in YAML
-//! ([`crate::plan::reference`]), so both syntaxes accept and refuse the same plans.
+//! References, slices, regexes, templates and argument values are validated by the same functions
+//! as in YAML ([`crate::plan::reference`], [`crate::plan::rules`]), so both syntaxes accept and
+//! refuse the same plans.
 //!
 //! Submodules, in pipeline order: [`grammar`] (the generated parser and the user-facing name of
 //! every rule), [`syntax_error`], `plan` (lines, blocks, declarations), `statements`, `session`,
 //! `expression` (Pratt parser, lowering of `=` and `<-`), `calls`, `creation`, `assertion`, `tensor_ref`,
-//! `values`, `checks` (the YAML front end's value checks), [`diagnostics`] (E03xx), and
-//! [`printer`].
+//! `values`, [`diagnostics`] (E03xx), and [`printer`]. The semantic rules of op arguments are
+//! the YAML front end's too, in [`crate::plan::rules`].
 
 mod assertion;
 mod calls;
-mod checks;
 mod creation;
 pub mod diagnostics;
 mod expression;

@@ -131,6 +131,24 @@ fn split_with_offsets(text: &str, separator: char) -> Vec<(usize, &str)> {
     pieces
 }
 
+/// The text of a slice in Python's notation, `[c1, c2, …]`: what [`parse_slice`] reads back to
+/// the same slice. Both front ends print slices with it.
+pub fn slice_text(slice: &Slice) -> String {
+    let bound = |value: Option<i64>| value.map_or_else(String::new, |v| v.to_string());
+    let components: Vec<String> = slice
+        .0
+        .iter()
+        .map(|component| match component {
+            SliceComponent::Index(index) => index.to_string(),
+            SliceComponent::Range { start, stop, step } => match step {
+                Some(step) => format!("{}:{}:{step}", bound(*start), bound(*stop)),
+                None => format!("{}:{}", bound(*start), bound(*stop)),
+            },
+        })
+        .collect();
+    format!("[{}]", components.join(", "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,5 +221,14 @@ mod tests {
             .contains("64 bits"));
         assert_eq!(parse("1:2").unwrap_err().code, "E0203");
         assert_eq!(parse("[").unwrap_err().code, "E0203");
+    }
+
+    #[test]
+    fn slices_print_as_written_and_read_back() {
+        let text = "[1:-2, ::2, 3, :]";
+        let slice = parse(text).unwrap();
+        assert_eq!(slice_text(&slice), text);
+        assert_eq!(parse(&slice_text(&slice)).unwrap(), slice);
+        assert_eq!(slice_text(&Slice::default()), "[]");
     }
 }

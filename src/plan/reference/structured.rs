@@ -342,6 +342,25 @@ pub fn validate_structured_pair(
     }
 }
 
+/// The text of a token as [`parse_structured_token`] reads it back. Both front ends print
+/// structured patterns with it (each quoting the text as its syntax needs).
+pub fn token_text(token: &StructuredToken) -> String {
+    match token {
+        StructuredToken::Literal(text) => text.clone(),
+        StructuredToken::Bind(name) => format!("${name}"),
+        StructuredToken::Splat(name) => format!("*{name}"),
+        StructuredToken::Regex { names, regex } if names.is_empty() => format!("~{regex}"),
+        StructuredToken::Regex { names, regex } => format!("~{}::{regex}", names.join(",")),
+        StructuredToken::Template(parts) => parts
+            .iter()
+            .map(|part| match part {
+                TemplatePart::Text(text) => text.clone(),
+                TemplatePart::Variable(name) => format!("${{{name}}}"),
+            })
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -502,5 +521,18 @@ mod tests {
         let errors = parse_structured_reference(&alias_only, span_of("x"), &scope, Side::Source)
             .unwrap_err();
         assert_eq!(errors[0].code, "E0219");
+    }
+
+    #[test]
+    fn tokens_print_as_they_read_back() {
+        for text in ["h", "$i", "*rest", "~\\d+", "~a,b::(x)(y)"] {
+            let token = source(text).unwrap();
+            assert_eq!(token_text(&token), text);
+        }
+        for text in ["l${i}", "$i", "*rest"] {
+            let token = destination(text).unwrap();
+            assert_eq!(token_text(&token), text);
+            assert_eq!(destination(&token_text(&token)).unwrap(), token);
+        }
     }
 }

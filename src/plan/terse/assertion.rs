@@ -6,7 +6,6 @@
 //! Checks are the YAML front end's: counts and shapes are non-negative, tolerances are not
 //! negative, bounds can hold together, `equal`'s right side is a template of its left.
 
-use super::checks;
 use super::diagnostics;
 use super::grammar::Rule;
 use super::tensor_ref::{parse_reference, Role};
@@ -15,6 +14,7 @@ use super::values::{
     significant, Builder, Parsed, SeenArguments,
 };
 use crate::plan::ast::{AssertExpr, Bounds, Spanned, TensorRef};
+use crate::plan::rules;
 use pest::iterators::Pair;
 
 /// Parses one assertion pair (any of the `*_assertion` rules).
@@ -91,7 +91,7 @@ pub fn parse_assertion(builder: &Builder, pair: Pair<'_, Rule>) -> Parsed<Spanne
         Rule::equal_assertion => {
             let left = parts.first().and_then(|pair| {
                 keep(
-                    parse_reference(builder, pair.clone(), Role::source("equal", "left", true)),
+                    parse_reference(builder, pair.clone(), Role::source("equal", "left")),
                     &mut errors,
                 )
             });
@@ -100,7 +100,7 @@ pub fn parse_assertion(builder: &Builder, pair: Pair<'_, Rule>) -> Parsed<Spanne
                     parse_reference(
                         builder,
                         pair.clone(),
-                        Role::template("equal", "right", left.as_ref(), true),
+                        Role::template("equal", "right", left.as_ref()),
                     ),
                     &mut errors,
                 )
@@ -136,7 +136,7 @@ fn subject(
     let key = if op == "exists" { "reference" } else { "of" };
     parts.first().and_then(|pair| {
         keep(
-            parse_reference(builder, pair.clone(), Role::source(op, key, true)),
+            parse_reference(builder, pair.clone(), Role::source(op, key)),
             errors,
         )
     })
@@ -163,7 +163,7 @@ fn optional_eps(
     };
     let (_, value) = argument_parts(argument.clone());
     let eps = keep(parse_number(builder, value?), errors)?;
-    keep(checks::eps(&format!("{op} `eps`"), &eps), errors)?;
+    keep(rules::eps(&format!("{op} `eps`"), &eps), errors)?;
     Some(Some(eps))
 }
 
@@ -188,6 +188,6 @@ fn parse_bounds(builder: &Builder, name: &str, pair: Pair<'_, Rule>) -> Parsed<B
         };
         *slot = Some(value);
     }
-    checks::bounds(name, &bounds, span)?;
+    rules::bounds(name, &bounds, span)?;
     Ok(bounds)
 }

@@ -8,7 +8,6 @@
 //! source reference is parsed before the destinations, because a destination is a template of its
 //! source. Every argument problem of the call is reported, not only the first.
 
-use super::checks;
 use super::creation;
 use super::diagnostics;
 use super::grammar::Rule;
@@ -19,9 +18,10 @@ use super::values::{
 };
 use crate::diagnostics::{Diagnostic, Span};
 use crate::plan::ast::{
-    CastInPlace, Clamp, ClampInPlace, FillInPlace, Op, Permute, PhloraInPlace, Reshape,
+    CastInPlace, Clamp, ClampInPlace, Fill, FillInPlace, Op, Permute, PhloraInPlace, Reshape,
     ReshapeInPlace, Spanned, TensorRef, Transpose,
 };
+use crate::plan::rules::{self, Syntax};
 use crate::tensor::DType;
 use pest::iterators::Pair;
 
@@ -50,19 +50,58 @@ pub fn lower_call(
     call: Pair<'_, Rule>,
     destinations: &Destinations<'_>,
 ) -> Parsed<(Op, Span)> {
-    let rule = call.as_rule();
-    let mut arguments = significant(call);
-    let Some(keyword) = arguments.next() else {
-        return Err(diagnostics::unexpected_tree(Span::default()).into());
-    };
-    let keyword_span = builder.span(&keyword);
-    let arguments: Vec<Pair<'_, Rule>> = arguments.collect();
+    let (rule, keyword_span, arguments) = call_parts(builder, call)?;
+    let source = arguments.first();
+    // The arguments after the source.
+    let rest = arguments.get(1..).unwrap_or(&[]);
     let op = match rule {
-        Rule::clamp_call => clamp(builder, &arguments, destinations, keyword_span)?,
-        Rule::reshape_call => reshape(builder, &arguments, destinations)?,
-        Rule::permute_call => permute(builder, &arguments, destinations)?,
-        Rule::transpose_call => transpose(builder, &arguments, destinations)?,
-        Rule::fill_call => creation::fill(builder, &arguments, destinations)?,
+        Rule::clamp_call => from_to_op(
+            builder,
+            "clamp",
+            source,
+            destinations,
+            clamp_bounds(builder, "clamp", rest, keyword_span),
+            |from, to, (min, max)| Op::Clamp(Clamp { from, to, min, max }),
+        )?,
+        Rule::reshape_call => from_to_op(
+            builder,
+            "reshape",
+            source,
+            destinations,
+            shape_argument(builder, "reshape `shape`", rest),
+            |from, to, shape| Op::Reshape(Reshape { from, to, shape }),
+        )?,
+        Rule::permute_call => from_to_op(
+            builder,
+            "permute",
+            source,
+            destinations,
+            order_argument(builder, rest),
+            |from, to, order| Op::Permute(Permute { from, to, order }),
+        )?,
+        Rule::transpose_call => from_to_op(
+            builder,
+            "transpose",
+            source,
+            destinations,
+            dimension_pair(builder, rest),
+            |from, to, (dim0, dim1)| {
+                Op::Transpose(Transpose {
+                    from,
+                    to,
+                    dim0,
+                    dim1,
+                })
+            },
+        )?,
+        Rule::fill_call => from_to_op(
+            builder,
+            "fill",
+            source,
+            destinations,
+            creation::fill_spec(builder, "fill", rest, Span::default()),
+            |from, to, fill| Op::Fill(Fill { from, to, fill }),
+        )?,
         Rule::zeroes_call => Op::Zeroes(creation::create(
             builder,
             "zeroes",
@@ -80,105 +119,63 @@ pub fn lower_call(
 
 /// An in-place call statement `name_(TARGET, …)`.
 pub fn lower_in_place(builder: &Builder, call: Pair<'_, Rule>) -> Parsed<(Op, Span)> {
-    let rule = call.as_rule();
-    let mut arguments = significant(call);
-    let Some(keyword) = arguments.next() else {
-        return Err(diagnostics::unexpected_tree(Span::default()).into());
-    };
-    let keyword_span = builder.span(&keyword);
-    let arguments: Vec<Pair<'_, Rule>> = arguments.collect();
-    let Some((target_pair, rest)) = arguments.split_first() else {
+    let (rule, keyword_span, arguments) = call_parts(builder, call)?;
+    let Some((target, rest)) = arguments.split_first() else {
         return Err(diagnostics::unexpected_tree(keyword_span).into());
     };
-    let mut errors = Vec::new();
     let op = match rule {
-        Rule::clamp_in_place => {
-            let target = keep(
-                parse_reference(
-                    builder,
-                    target_pair.clone(),
-                    Role::source("clamp_", "target", true),
-                ),
-                &mut errors,
-            );
-            let bounds = keep(
-                clamp_bounds(builder, "clamp_", rest, keyword_span),
-                &mut errors,
-            );
-            target
-                .zip(bounds)
-                .map(|(target, (min, max))| Op::ClampInPlace(ClampInPlace { target, min, max }))
-        }
-        Rule::reshape_in_place => {
-            let target = keep(
-                parse_reference(
-                    builder,
-                    target_pair.clone(),
-                    Role::source("reshape_", "target", false),
-                ),
-                &mut errors,
-            );
-            let shape = keep(
-                shape_argument(builder, "reshape_ `shape`", rest),
-                &mut errors,
-            );
-            target
-                .zip(shape)
-                .map(|(target, shape)| Op::ReshapeInPlace(ReshapeInPlace { target, shape }))
-        }
-        Rule::cast_in_place => {
-            let target = keep(
-                parse_reference(
-                    builder,
-                    target_pair.clone(),
-                    Role::source("cast_", "target", false),
-                ),
-                &mut errors,
-            );
-            let dtype = keep(dtype_at(builder, rest, 0, keyword_span), &mut errors);
-            target
-                .zip(dtype)
-                .map(|(target, dtype)| Op::CastInPlace(CastInPlace { target, dtype }))
-        }
-        Rule::fill_in_place => {
-            let target = keep(
-                parse_reference(
-                    builder,
-                    target_pair.clone(),
-                    Role::source("fill_", "target", true),
-                ),
-                &mut errors,
-            );
-            let fill = keep(
-                creation::fill_spec(builder, "fill_", rest, keyword_span),
-                &mut errors,
-            );
-            target
-                .zip(fill)
-                .map(|(target, fill)| Op::FillInPlace(FillInPlace { target, fill }))
-        }
+        Rule::clamp_in_place => target_op(
+            builder,
+            "clamp_",
+            target,
+            clamp_bounds(builder, "clamp_", rest, keyword_span),
+            |target, (min, max)| Op::ClampInPlace(ClampInPlace { target, min, max }),
+        )?,
+        Rule::reshape_in_place => target_op(
+            builder,
+            "reshape_",
+            target,
+            shape_argument(builder, "reshape_ `shape`", rest),
+            |target, shape| Op::ReshapeInPlace(ReshapeInPlace { target, shape }),
+        )?,
+        Rule::cast_in_place => target_op(
+            builder,
+            "cast_",
+            target,
+            dtype_at(builder, rest, 0, keyword_span),
+            |target, dtype| Op::CastInPlace(CastInPlace { target, dtype }),
+        )?,
+        Rule::fill_in_place => target_op(
+            builder,
+            "fill_",
+            target,
+            creation::fill_spec(builder, "fill_", rest, keyword_span),
+            |target, fill| Op::FillInPlace(FillInPlace { target, fill }),
+        )?,
         _ => {
-            let target = keep(
-                parse_reference(
-                    builder,
-                    target_pair.clone(),
-                    Role::source("phlora_", "target", false),
-                ),
-                &mut errors,
-            );
             let rank = match rest.first() {
-                Some(argument) => keep(creation::rank(builder, argument.clone()), &mut errors),
-                None => {
-                    errors.push(creation::rank_missing("phlora_", keyword_span));
-                    None
-                }
+                Some(argument) => creation::rank(builder, argument.clone()),
+                None => Err(creation::rank_missing("phlora_", keyword_span).into()),
             };
-            target
-                .zip(rank)
-                .map(|(target, rank)| Op::PhloraInPlace(PhloraInPlace { target, rank }))
+            target_op(builder, "phlora_", target, rank, |target, rank| {
+                Op::PhloraInPlace(PhloraInPlace { target, rank })
+            })?
         }
     };
-    finish(op.map(|op| (op, keyword_span)), errors)
+    Ok((op, keyword_span))
+}
+
+/// A call's rule, the span of its function name and its arguments.
+fn call_parts<'i>(
+    builder: &Builder,
+    call: Pair<'i, Rule>,
+) -> Parsed<(Rule, Span, Vec<Pair<'i, Rule>>)> {
+    let rule = call.as_rule();
+    let mut parts = significant(call);
+    let Some(keyword) = parts.next() else {
+        return Err(diagnostics::unexpected_tree(Span::default()).into());
+    };
+    Ok((rule, builder.span(&keyword), parts.collect()))
 }
 
 /// The source (first argument) and the single destination, a template of the source.
@@ -191,51 +188,61 @@ pub(super) fn source_and_destination(
 ) -> (Option<Spanned<TensorRef>>, Option<Spanned<TensorRef>>) {
     let from = source.and_then(|pair| {
         keep(
-            parse_reference(builder, pair.clone(), Role::source(op, "from", true)),
+            parse_reference(builder, pair.clone(), Role::source(op, "from")),
             errors,
         )
     });
     let to = keep(destinations.single(op), errors).and_then(|pair| {
         keep(
-            parse_reference(
-                builder,
-                pair,
-                Role::template(op, "to", from.as_ref(), false),
-            ),
+            parse_reference(builder, pair, Role::template(op, "to", from.as_ref())),
             errors,
         )
     });
     (from, to)
 }
 
-fn clamp(
+/// `to = op(from, …)`: the source, the single destination (a template of the source) and the
+/// op's other arguments, already read; built into an op when all three are, otherwise every
+/// diagnostic of the three, in that order.
+pub(super) fn from_to_op<T>(
     builder: &Builder,
-    arguments: &[Pair<'_, Rule>],
+    op: &'static str,
+    source: Option<&Pair<'_, Rule>>,
     destinations: &Destinations<'_>,
-    keyword_span: Span,
+    arguments: Parsed<T>,
+    build: impl FnOnce(Spanned<TensorRef>, Spanned<TensorRef>, T) -> Op,
 ) -> Parsed<Op> {
     let mut errors = Vec::new();
-    let (from, to) = source_and_destination(
-        builder,
-        "clamp",
-        arguments.first(),
-        destinations,
-        &mut errors,
-    );
-    let bounds = keep(
-        clamp_bounds(
-            builder,
-            "clamp",
-            arguments.get(1..).unwrap_or(&[]),
-            keyword_span,
-        ),
-        &mut errors,
-    );
-    let op = match (from, to, bounds) {
-        (Some(from), Some(to), Some((min, max))) => Some(Op::Clamp(Clamp { from, to, min, max })),
+    let (from, to) = source_and_destination(builder, op, source, destinations, &mut errors);
+    let arguments = keep(arguments, &mut errors);
+    let op = match (from, to, arguments) {
+        (Some(from), Some(to), Some(arguments)) => Some(build(from, to, arguments)),
         _ => None,
     };
     finish(op, errors)
+}
+
+/// `op_(target, …)`: the target, a source the op rewrites, and the op's other arguments, already
+/// read; every diagnostic of both, in that order.
+fn target_op<T>(
+    builder: &Builder,
+    op: &'static str,
+    target: &Pair<'_, Rule>,
+    arguments: Parsed<T>,
+    build: impl FnOnce(Spanned<TensorRef>, T) -> Op,
+) -> Parsed<Op> {
+    let mut errors = Vec::new();
+    let target = keep(
+        parse_reference(builder, target.clone(), Role::source(op, "target")),
+        &mut errors,
+    );
+    let arguments = keep(arguments, &mut errors);
+    finish(
+        target
+            .zip(arguments)
+            .map(|(target, arguments)| build(target, arguments)),
+        errors,
+    )
 }
 
 type ClampBounds = (Option<Spanned<f64>>, Option<Spanned<f64>>);
@@ -260,7 +267,7 @@ fn clamp_bounds(
             max = Some(number);
         }
     }
-    checks::clamp_bounds(op, min.as_ref(), max.as_ref(), keyword_span)?;
+    rules::clamp_bounds(Syntax::Terse, op, min.as_ref(), max.as_ref(), keyword_span)?;
     Ok((min, max))
 }
 
@@ -274,95 +281,32 @@ fn shape_argument(
         return Err(diagnostics::unexpected_tree(Span::default()).into());
     };
     let (shape, items) = parse_integer_items(builder, list.clone())?;
-    checks::reshape_shape(what, &shape, &items)?;
+    rules::reshape_shape(what, &shape, &items)?;
     Ok(shape)
 }
 
-fn reshape(
-    builder: &Builder,
-    arguments: &[Pair<'_, Rule>],
-    destinations: &Destinations<'_>,
-) -> Parsed<Op> {
-    let mut errors = Vec::new();
-    let (from, to) = source_and_destination(
-        builder,
-        "reshape",
-        arguments.first(),
-        destinations,
-        &mut errors,
-    );
-    let shape = keep(
-        shape_argument(
-            builder,
-            "reshape `shape`",
-            arguments.get(1..).unwrap_or(&[]),
-        ),
-        &mut errors,
-    );
-    let op = match (from, to, shape) {
-        (Some(from), Some(to), Some(shape)) => Some(Op::Reshape(Reshape { from, to, shape })),
-        _ => None,
+/// A permute `order` (the first argument of `rest`).
+fn order_argument(builder: &Builder, rest: &[Pair<'_, Rule>]) -> Parsed<Spanned<Vec<i64>>> {
+    let Some(list) = rest.first() else {
+        return Err(diagnostics::unexpected_tree(Span::default()).into());
     };
-    finish(op, errors)
+    let (order, items) = parse_integer_items(builder, list.clone())?;
+    rules::permutation("permute `order`", &order, &items)?;
+    Ok(order)
 }
 
-fn permute(
+/// Transpose's two dimensions (the first two arguments of `rest`), each reported if bad.
+fn dimension_pair(
     builder: &Builder,
-    arguments: &[Pair<'_, Rule>],
-    destinations: &Destinations<'_>,
-) -> Parsed<Op> {
+    rest: &[Pair<'_, Rule>],
+) -> Parsed<(Spanned<i64>, Spanned<i64>)> {
     let mut errors = Vec::new();
-    let (from, to) = source_and_destination(
-        builder,
-        "permute",
-        arguments.first(),
-        destinations,
-        &mut errors,
-    );
-    let order = arguments.get(1).and_then(|list| {
-        let (order, items) = keep(parse_integer_items(builder, list.clone()), &mut errors)?;
-        keep(
-            checks::permutation("permute `order`", &order, &items),
-            &mut errors,
-        )?;
-        Some(order)
-    });
-    let op = match (from, to, order) {
-        (Some(from), Some(to), Some(order)) => Some(Op::Permute(Permute { from, to, order })),
-        _ => None,
-    };
-    finish(op, errors)
-}
-
-fn transpose(
-    builder: &Builder,
-    arguments: &[Pair<'_, Rule>],
-    destinations: &Destinations<'_>,
-) -> Parsed<Op> {
-    let mut errors = Vec::new();
-    let (from, to) = source_and_destination(
-        builder,
-        "transpose",
-        arguments.first(),
-        destinations,
-        &mut errors,
-    );
     let mut dimension = |index: usize| {
-        arguments
-            .get(index)
+        rest.get(index)
             .and_then(|pair| keep(parse_integer(builder, pair.clone()), &mut errors))
     };
-    let (dim0, dim1) = (dimension(1), dimension(2));
-    let op = match (from, to, dim0, dim1) {
-        (Some(from), Some(to), Some(dim0), Some(dim1)) => Some(Op::Transpose(Transpose {
-            from,
-            to,
-            dim0,
-            dim1,
-        })),
-        _ => None,
-    };
-    finish(op, errors)
+    let (dim0, dim1) = (dimension(0), dimension(1));
+    finish(dim0.zip(dim1), errors)
 }
 
 /// The dtype pair at `index` of `rest`.

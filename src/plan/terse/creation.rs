@@ -1,12 +1,12 @@
-//! Calls that make or fill tensors: `fill(…)` (and the fill value shared with `fill_`),
-//! `zeroes(…)`, `ones(…)`, `rand(…)`, `split(…)`, `concat(…)` and `phlora(…)`.
+//! Calls that make or fill tensors: the fill value of `fill(…)` and `fill_(…)`, `zeroes(…)`,
+//! `ones(…)`, `rand(…)`, `split(…)`, `concat(…)` and `phlora(…)`.
 //!
 //! Receives the call's argument pairs and the destinations written before `=`; returns the op,
-//! after the YAML front end's checks (a distribution's parameters, rectangular values, one split
-//! size per destination, at least two pieces, distinct PHLoRA factor names, a rank).
+//! after the shared rules of [`crate::plan::rules`] (a distribution's parameters, rectangular
+//! values, one split size per destination, at least two pieces, distinct PHLoRA factor names)
+//! and a rank.
 
-use super::calls::{source_and_destination, Destinations};
-use super::checks;
+use super::calls::Destinations;
 use super::diagnostics;
 use super::grammar::Rule;
 use super::tensor_ref::{parse_reference, Role};
@@ -16,39 +16,11 @@ use super::values::{
 };
 use crate::diagnostics::{Diagnostic, Span};
 use crate::plan::ast::{
-    Concat, Create, Distribution, Fill, FillSpec, NestedValues, Op, Phlora, Rand, Spanned, Split,
+    Concat, Create, Distribution, FillSpec, NestedValues, Op, Phlora, Rand, Spanned, Split,
 };
+use crate::plan::rules::{self, Syntax};
 use crate::tensor::DType;
 use pest::iterators::Pair;
-
-pub(super) fn fill(
-    builder: &Builder,
-    arguments: &[Pair<'_, Rule>],
-    destinations: &Destinations<'_>,
-) -> Parsed<Op> {
-    let mut errors = Vec::new();
-    let (from, to) = source_and_destination(
-        builder,
-        "fill",
-        arguments.first(),
-        destinations,
-        &mut errors,
-    );
-    let spec = keep(
-        fill_spec(
-            builder,
-            "fill",
-            arguments.get(1..).unwrap_or(&[]),
-            Span::default(),
-        ),
-        &mut errors,
-    );
-    let op = match (from, to, spec) {
-        (Some(from), Some(to), Some(fill)) => Some(Op::Fill(Fill { from, to, fill })),
-        _ => None,
-    };
-    finish(op, errors)
-}
 
 /// What `fill`/`fill_` writes: `fill_constant`, `fill_tensor` or `fill_random`.
 pub(super) fn fill_spec(
@@ -79,7 +51,7 @@ pub(super) fn fill_spec(
             };
             let values_span = builder.span(&values_pair);
             let values = Spanned::new(nested_values(builder, values_pair)?, values_span);
-            checks::rectangular(&format!("{op} `values`"), &values)?;
+            rules::rectangular(&format!("{op} `values`"), &values)?;
             FillSpec::Tensor { values }
         }
         _ => {
@@ -137,7 +109,7 @@ fn distribution(builder: &Builder, pair: Pair<'_, Rule>) -> Parsed<Spanned<Distr
         }
     };
     let distribution = Spanned::new(distribution, span);
-    checks::distribution(&distribution)?;
+    rules::distribution(&distribution)?;
     Ok(distribution)
 }
 
@@ -276,11 +248,7 @@ pub(super) fn concat(
         let span = builder.span(argument);
         from_span = Some(from_span.map_or(span, |s| s.to(span)));
         if let Some(reference) = keep(
-            parse_reference(
-                builder,
-                argument.clone(),
-                Role::source("concat", "from", true),
-            ),
+            parse_reference(builder, argument.clone(), Role::source("concat", "from")),
             &mut errors,
         ) {
             from.push(reference);
@@ -288,7 +256,7 @@ pub(super) fn concat(
     }
     let count = from.len();
     keep(
-        checks::at_least(
+        rules::at_least(
             "concat `from`",
             count,
             2,
@@ -315,12 +283,12 @@ pub(super) fn split(
     let mut errors = Vec::new();
     let from = arguments.first().and_then(|pair| {
         keep(
-            parse_reference(builder, pair.clone(), Role::source("split", "from", true)),
+            parse_reference(builder, pair.clone(), Role::source("split", "from")),
             &mut errors,
         )
     });
     keep(
-        checks::at_least("split `to`", destinations.pairs.len(), 2, destinations.span),
+        rules::at_least("split `to`", destinations.pairs.len(), 2, destinations.span),
         &mut errors,
     );
     let to: Vec<_> = destinations
@@ -345,7 +313,10 @@ pub(super) fn split(
     });
     if let Some(sizes) = &sizes {
         if errors.is_empty() {
-            keep(checks::split_sizes(to.len(), sizes), &mut errors);
+            keep(
+                rules::split_sizes(Syntax::Terse, to.len(), sizes),
+                &mut errors,
+            );
         }
     }
     let op = match (from, sizes) {
@@ -371,11 +342,7 @@ pub(super) fn phlora(
     let mut errors = Vec::new();
     let target = arguments.first().and_then(|pair| {
         keep(
-            parse_reference(
-                builder,
-                pair.clone(),
-                Role::source("phlora", "target", false),
-            ),
+            parse_reference(builder, pair.clone(), Role::source("phlora", "target")),
             &mut errors,
         )
     });
@@ -385,7 +352,7 @@ pub(super) fn phlora(
                 parse_reference(
                     builder,
                     a.clone(),
-                    Role::template("phlora", "target_a", target.as_ref(), false),
+                    Role::template("phlora", "target_a", target.as_ref()),
                 ),
                 &mut errors,
             );
@@ -393,7 +360,7 @@ pub(super) fn phlora(
                 parse_reference(
                     builder,
                     b.clone(),
-                    Role::template("phlora", "target_b", target.as_ref(), false),
+                    Role::template("phlora", "target_b", target.as_ref()),
                 ),
                 &mut errors,
             );
@@ -410,7 +377,7 @@ pub(super) fn phlora(
         }
     };
     if let Some((a, b)) = &factors {
-        keep(checks::distinct_factors(a, b), &mut errors);
+        keep(rules::distinct_factors(a, b), &mut errors);
     }
     let mut seen = SeenArguments::default();
     let (mut rank_value, mut delete_original, mut require_missing_dest) = (None, None, None);

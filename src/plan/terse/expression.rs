@@ -18,7 +18,7 @@
 //! YAML round trip stays exact. Operands are parsed as references only once the op is known,
 //! because the op decides each reference's role.
 
-use super::calls::{lower_call, Destinations};
+use super::calls::{from_to_op, lower_call, Destinations};
 use super::diagnostics;
 use super::grammar::Rule;
 use super::tensor_ref::{parse_reference, Role};
@@ -108,8 +108,9 @@ pub fn lower_bind(
     match expression {
         Expression::Operand(pair) => match pair.as_rule() {
             Rule::reference => {
-                let (from, to) = source_and_destination(builder, "copy", pair, destinations)?;
-                Ok((Op::Copy(Mapping { from, to }), equals_span))
+                let copy = |from, to, ()| Op::Copy(Mapping { from, to });
+                let copy = from_to_op(builder, "copy", Some(pair), destinations, Ok(()), copy)?;
+                Ok((copy, equals_span))
             }
             Rule::number => Err(diagnostics::not_a_tensor(builder.span(pair)).into()),
             _ => lower_call(builder, pair.clone(), destinations),
@@ -122,8 +123,7 @@ pub fn lower_bind(
             let operator_span = builder.span(operator);
             match (operator.as_rule(), left.reference(), right.reference()) {
                 (Rule::matmul, Some(a), Some(b)) => {
-                    let (from_a, from_b, to) =
-                        ternary(builder, "matmul", a, b, destinations, false)?;
+                    let (from_a, from_b, to) = ternary(builder, "matmul", a, b, destinations)?;
                     Ok((Op::Matmul(Ternary { from_a, from_b, to }), operator_span))
                 }
                 (Rule::times, Some(source), None) | (Rule::times, None, Some(source)) => {
@@ -169,14 +169,14 @@ pub fn lower_store(
                 let destination = destinations.single("assign")?;
                 let mut errors = Vec::new();
                 let from = keep(
-                    parse_reference(builder, pair.clone(), Role::source("assign", "from", true)),
+                    parse_reference(builder, pair.clone(), Role::source("assign", "from")),
                     &mut errors,
                 );
                 let to = keep(
                     parse_reference(
                         builder,
                         destination,
-                        Role::template("assign", "to", from.as_ref(), true),
+                        Role::template("assign", "to", from.as_ref()),
                     ),
                     &mut errors,
                 );
@@ -208,7 +208,7 @@ pub fn lower_store(
                 Rule::times => "multiply",
                 _ => return Err(diagnostics::creates_new("matmul", span).into()),
             };
-            let (from_a, from_b, to) = ternary(builder, op, a, b, destinations, true)?;
+            let (from_a, from_b, to) = ternary(builder, op, a, b, destinations)?;
             let ternary = Ternary { from_a, from_b, to };
             let op = match op {
                 "add" => Op::Add(ternary),
@@ -228,36 +228,6 @@ fn call_name(pair: &Pair<'_, Rule>) -> String {
         .map_or_else(|| "this call".to_string(), |name| name.as_str().to_string())
 }
 
-type Pair2 = (
-    crate::plan::ast::Spanned<crate::plan::ast::TensorRef>,
-    crate::plan::ast::Spanned<crate::plan::ast::TensorRef>,
-);
-
-/// `from` (a source that may be sliced) and the single destination, a template of it.
-fn source_and_destination(
-    builder: &Builder,
-    op: &'static str,
-    source: &Pair<'_, Rule>,
-    destinations: &Destinations<'_>,
-) -> Parsed<Pair2> {
-    let mut errors = Vec::new();
-    let from = keep(
-        parse_reference(builder, source.clone(), Role::source(op, "from", true)),
-        &mut errors,
-    );
-    let to = keep(destinations.single(op), &mut errors).and_then(|pair| {
-        keep(
-            parse_reference(
-                builder,
-                pair,
-                Role::template(op, "to", from.as_ref(), false),
-            ),
-            &mut errors,
-        )
-    });
-    finish(from.zip(to), errors)
-}
-
 type Triple = (
     crate::plan::ast::Spanned<crate::plan::ast::TensorRef>,
     crate::plan::ast::Spanned<crate::plan::ast::TensorRef>,
@@ -271,28 +241,23 @@ fn ternary(
     a: &Pair<'_, Rule>,
     b: &Pair<'_, Rule>,
     destinations: &Destinations<'_>,
-    slice_destination: bool,
 ) -> Parsed<Triple> {
     let mut errors = Vec::new();
     let from_a = keep(
-        parse_reference(builder, a.clone(), Role::source(op, "from_a", true)),
+        parse_reference(builder, a.clone(), Role::source(op, "from_a")),
         &mut errors,
     );
     let from_b = keep(
         parse_reference(
             builder,
             b.clone(),
-            Role::template(op, "from_b", from_a.as_ref(), true),
+            Role::template(op, "from_b", from_a.as_ref()),
         ),
         &mut errors,
     );
     let to = keep(destinations.single(op), &mut errors).and_then(|pair| {
         keep(
-            parse_reference(
-                builder,
-                pair,
-                Role::template(op, "to", from_a.as_ref(), slice_destination),
-            ),
+            parse_reference(builder, pair, Role::template(op, "to", from_a.as_ref())),
             &mut errors,
         )
     });
@@ -310,42 +275,40 @@ fn scale(
     destinations: &Destinations<'_>,
     operator_span: Span,
 ) -> Parsed<(Op, Span)> {
-    let mut errors = Vec::new();
-    let mapping = keep(
-        source_and_destination(builder, "scale", source, destinations),
-        &mut errors,
-    );
-    let by = keep(parse_number(builder, factor.clone()), &mut errors);
-    let op = mapping
-        .zip(by)
-        .map(|((from, to), by)| Op::Scale(Scale { from, to, by }));
-    finish(op.map(|op| (op, operator_span)), errors)
+    let op = from_to_op(
+        builder,
+        "scale",
+        Some(source),
+        destinations,
+        parse_number(builder, factor.clone()),
+        |from, to, by| Op::Scale(Scale { from, to, by }),
+    )?;
+    Ok((op, operator_span))
 }
 
+/// `x = a as DTYPE`; the keyword span is the span of `as`.
 fn cast(
     builder: &Builder,
     source: &Pair<'_, Rule>,
     suffix: Pair<'_, Rule>,
     destinations: &Destinations<'_>,
 ) -> Parsed<(Op, Span)> {
-    let mut errors = Vec::new();
-    let mut parts = significant(suffix.clone());
+    let suffix_span = builder.span(&suffix);
+    let mut parts = significant(suffix);
     let keyword_span = parts
         .next()
-        .map_or_else(|| builder.span(&suffix), |keyword| builder.span(&keyword));
-    let mapping = keep(
-        source_and_destination(builder, "cast", source, destinations),
-        &mut errors,
-    );
+        .map_or(suffix_span, |keyword| builder.span(&keyword));
     let dtype = match parts.next() {
-        Some(dtype) => keep(parse_dtype(builder, dtype), &mut errors),
-        None => {
-            errors.push(diagnostics::unexpected_tree(builder.span(&suffix)));
-            None
-        }
+        Some(dtype) => parse_dtype(builder, dtype),
+        None => Err(diagnostics::unexpected_tree(suffix_span).into()),
     };
-    let op = mapping
-        .zip(dtype)
-        .map(|((from, to), dtype)| Op::Cast(Cast { from, to, dtype }));
-    finish(op.map(|op| (op, keyword_span)), errors)
+    let op = from_to_op(
+        builder,
+        "cast",
+        Some(source),
+        destinations,
+        dtype,
+        |from, to, dtype| Op::Cast(Cast { from, to, dtype }),
+    )?;
+    Ok((op, keyword_span))
 }

@@ -16,9 +16,10 @@ use super::values::{
     SeenArguments,
 };
 use crate::diagnostics::{Diagnostic, SourceId, Span};
-use crate::plan::ast::{Execute, Input, Op, Output, OutputFormat, Plan, Spanned, Step};
+use crate::plan::ast::{Execute, Input, Op, Output, Plan, Spanned, Step};
 use crate::plan::diagnostics as shared;
 use crate::plan::reference::AliasScope;
+use crate::plan::rules::OUTPUT_FORMATS;
 use pest::iterators::Pair;
 use pest::Parser;
 
@@ -284,12 +285,6 @@ fn non_empty_input_path(
     }
     Ok(path)
 }
-
-const OUTPUT_FORMATS: [(&str, OutputFormat); 3] = [
-    ("safetensors", OutputFormat::Safetensors),
-    ("torch", OutputFormat::Torch),
-    ("dcp", OutputFormat::Dcp),
-];
 
 /// `output "path" [format=…] [shard=…] [alias=…]`, at most once per plan.
 fn build_output(

@@ -3,10 +3,9 @@
 //!
 //! Receives the meaningful children of the statement pair (after its keyword); returns the op or
 //! every diagnostic of the statement. Options are `name=value` in any order, each at most once;
-//! the checks are the YAML front end's (a `load` format needs `to=`, `save` shards only whole
-//! safetensors aliases, `prefixes rename` needs two different aliases, …).
+//! the rules are the shared ones of [`crate::plan::rules`] (a `load` format needs `to=`, `save`
+//! shards only whole safetensors aliases, `prefixes rename` needs two different aliases, …).
 
-use super::checks;
 use super::grammar::Rule;
 use super::statements::non_empty_path;
 use super::tensor_ref::{parse_reference, Role};
@@ -16,37 +15,14 @@ use super::values::{
 };
 use crate::diagnostics::{Diagnostic, Span};
 use crate::plan::ast::{
-    Diff, DiffSides, Dump, DumpFormat, DumpVerbosity, FileFormat, Help, HelpTopic, Load, Op,
-    Prefixes, Save, Set, Spanned, ASSERT_NAMES, OP_NAMES,
+    Diff, DiffSides, Dump, Help, HelpTopic, Load, Op, Prefixes, Save, Set, Spanned, ASSERT_NAMES,
+    OP_NAMES,
 };
 use crate::plan::diagnostics as shared;
+use crate::plan::rules::{
+    self, Syntax, DUMP_FORMATS, DUMP_VERBOSITIES, LOAD_FORMATS, SAVE_FORMATS,
+};
 use pest::iterators::Pair;
-
-const DUMP_FORMATS: [(&str, DumpFormat); 3] = [
-    ("compact", DumpFormat::Compact),
-    ("tree", DumpFormat::Tree),
-    ("json", DumpFormat::Json),
-];
-
-const DUMP_VERBOSITIES: [(&str, DumpVerbosity); 3] = [
-    ("shape", DumpVerbosity::Shape),
-    ("stat", DumpVerbosity::Stat),
-    ("full", DumpVerbosity::Full),
-];
-
-const LOAD_FORMATS: [(&str, FileFormat); 4] = [
-    ("auto", FileFormat::Auto),
-    ("safetensors", FileFormat::Safetensors),
-    ("torch", FileFormat::Torch),
-    ("numpy", FileFormat::Numpy),
-];
-
-const SAVE_FORMATS: [(&str, FileFormat); 4] = [
-    ("safetensors", FileFormat::Safetensors),
-    ("torch", FileFormat::Torch),
-    ("numpy", FileFormat::Numpy),
-    ("dcp", FileFormat::Dcp),
-];
 
 /// Splits `name=value` options, refusing a name given twice; calls `each` with the option rule,
 /// the name's span and the value pair.
@@ -78,7 +54,7 @@ pub fn parse_dump(builder: &Builder, parts: Vec<Pair<'_, Rule>>) -> Parsed<Op> {
         .partition(|part| part.as_rule() == Rule::reference);
     let target = references.into_iter().next().and_then(|pair| {
         keep(
-            parse_reference(builder, pair, Role::source("dump", "target", true)),
+            parse_reference(builder, pair, Role::source("dump", "target")),
             &mut errors,
         )
     });
@@ -128,13 +104,13 @@ pub fn parse_diff(builder: &Builder, parts: Vec<Pair<'_, Rule>>) -> Parsed<Op> {
                 let mut references = significant(part);
                 let left = references.next().and_then(|p| {
                     keep(
-                        parse_reference(builder, p, Role::source("diff", "left", true)),
+                        parse_reference(builder, p, Role::source("diff", "left")),
                         &mut errors,
                     )
                 });
                 let right = references.next().and_then(|p| {
                     keep(
-                        parse_reference(builder, p, Role::source("diff", "right", true)),
+                        parse_reference(builder, p, Role::source("diff", "right")),
                         &mut errors,
                     )
                 });
@@ -146,7 +122,7 @@ pub fn parse_diff(builder: &Builder, parts: Vec<Pair<'_, Rule>>) -> Parsed<Op> {
                 let (_, value) = argument_parts(part);
                 eps = value.and_then(|value| {
                     let eps = keep(parse_number(builder, value), &mut errors)?;
-                    keep(checks::eps("diff `eps`", &eps), &mut errors)?;
+                    keep(rules::eps("diff `eps`", &eps), &mut errors)?;
                     Some(eps)
                 });
             }
@@ -232,13 +208,13 @@ pub fn parse_load(builder: &Builder, parts: Vec<Pair<'_, Rule>>) -> Parsed<Op> {
             }
         },
     );
-    if let (Some(format), None) = (&format, &to) {
-        errors.push(shared::invalid_argument(
-            "load `format` applies only to a single tensor (with `to`)",
-            "format without `to`",
-            format.span,
-            "add `to=<name>` to load one tensor, or remove `format` (checkpoints are detected)",
-        ));
+    // Only options that were all read can conflict (as in YAML): a `to=` that failed to parse
+    // must not also be reported as missing.
+    if errors.is_empty() {
+        keep(
+            rules::load_format(Syntax::Terse, format.as_ref(), to.is_some()),
+            &mut errors,
+        );
     }
     let load = path.map(|path| Load {
         path,
@@ -278,13 +254,17 @@ pub fn parse_save(builder: &Builder, parts: Vec<Pair<'_, Rule>>) -> Parsed<Op> {
             }
         },
     );
-    if let Some((span, message, help)) = save_conflict(&format, target.is_some(), &shard) {
-        errors.push(shared::invalid_argument(
-            message,
-            "conflicts here",
-            span,
-            help,
-        ));
+    // Only options that were all read can conflict (as in YAML).
+    if errors.is_empty() {
+        keep(
+            rules::save_conflict(
+                Syntax::Terse,
+                format.as_ref(),
+                target.is_some(),
+                shard.as_ref(),
+            ),
+            &mut errors,
+        );
     }
     let save = path.map(|path| Save {
         path,
@@ -294,37 +274,6 @@ pub fn parse_save(builder: &Builder, parts: Vec<Pair<'_, Rule>>) -> Parsed<Op> {
         shard,
     });
     finish(save.map(Op::Save), errors)
-}
-
-/// The option combinations `save` refuses, as the YAML front end refuses them.
-fn save_conflict(
-    format: &Option<Spanned<FileFormat>>,
-    has_target: bool,
-    shard: &Option<Spanned<crate::plan::ast::ShardSize>>,
-) -> Option<(Span, &'static str, &'static str)> {
-    match (format, has_target, shard) {
-        (Some(f), false, _) if f.node == FileFormat::Numpy => Some((
-            f.span,
-            "save format `numpy` writes one tensor",
-            "add `target=<name>`",
-        )),
-        (Some(f), true, _) if f.node == FileFormat::Dcp => Some((
-            f.span,
-            "save format `dcp` writes a whole alias, not one tensor",
-            "remove `target`, or save the tensor as safetensors, torch or numpy",
-        )),
-        (_, true, Some(s)) => Some((
-            s.span,
-            "save `shard` applies to a whole alias, not one tensor",
-            "remove `shard` or `target`",
-        )),
-        (Some(f), false, Some(_)) if f.node != FileFormat::Safetensors => Some((
-            f.span,
-            "save `shard` is only supported for safetensors output",
-            "remove `shard` or save as safetensors",
-        )),
-        _ => None,
-    }
 }
 
 /// `prefixes`, `prefixes add A`, `prefixes remove A`, `prefixes rename A -> B`.
@@ -342,15 +291,7 @@ pub fn parse_prefixes(builder: &Builder, parts: Vec<Pair<'_, Rule>>) -> Parsed<O
         (Rule::prefixes_add, Some(alias), _) => Prefixes::Add { alias },
         (Rule::prefixes_remove, Some(alias), _) => Prefixes::Remove { alias },
         (_, Some(from), Some(to)) => {
-            if from.node == to.node {
-                return Err(shared::invalid_argument(
-                    "prefixes rename needs two different aliases",
-                    "same as `from`",
-                    to.span,
-                    "rename to a new alias",
-                )
-                .into());
-            }
+            rules::distinct_aliases(&from, &to)?;
             Prefixes::Rename { from, to }
         }
         _ => return Err(super::diagnostics::unexpected_tree(Span::default()).into()),

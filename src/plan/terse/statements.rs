@@ -8,7 +8,7 @@
 //! [`super::plan`], which knows the plan's structure.
 
 use super::assertion::parse_assertion;
-use super::calls::{lower_in_place, Destinations};
+use super::calls::{from_to_op, lower_in_place, Destinations};
 use super::diagnostics;
 use super::expression::{lower_bind, lower_store, parse_expression};
 use super::grammar::Rule;
@@ -17,7 +17,7 @@ use super::tensor_ref::{parse_reference, Role};
 use super::values::{finish, keep, parse_number, parse_string, significant, Builder, Parsed};
 use crate::diagnostics::Span;
 use crate::plan::ast::{Execute, Mapping, Op, ScaleInPlace, Spanned, Step, TensorRef, Unary};
-use crate::plan::diagnostics as shared;
+use crate::plan::rules;
 use pest::iterators::Pair;
 
 /// Builds the step of a statement pair (any statement rule but declarations and blocks).
@@ -44,10 +44,15 @@ fn parse_assignment(builder: &Builder, pair: Pair<'_, Rule>) -> Parsed<(Op, Span
     else {
         return Err(diagnostics::unexpected_tree(builder.span(&pair)).into());
     };
-    let destinations = Destinations {
-        span: builder.span(&destinations),
-        pairs: significant(destinations).collect(),
+    let whole = builder.span(&destinations);
+    let pairs: Vec<Pair<'_, Rule>> = significant(destinations).collect();
+    // From the first reference to the last: the grammar's pair also holds the blank before the
+    // operator, which a label should not underline.
+    let span = match (pairs.first(), pairs.last()) {
+        (Some(first), Some(last)) => builder.span(first).to(builder.span(last)),
+        _ => whole,
     };
+    let destinations = Destinations { pairs, span };
     let operator_span = builder.span(&operator);
     match operator.as_rule() {
         Rule::bind_new => lower_bind(
@@ -66,7 +71,7 @@ fn parse_assignment(builder: &Builder, pair: Pair<'_, Rule>) -> Parsed<(Op, Span
             let mut errors = Vec::new();
             let target = keep(destinations.single("scale_"), &mut errors).and_then(|target| {
                 keep(
-                    parse_reference(builder, target, Role::source("scale_", "target", true)),
+                    parse_reference(builder, target, Role::source("scale_", "target")),
                     &mut errors,
                 )
             });
@@ -76,37 +81,23 @@ fn parse_assignment(builder: &Builder, pair: Pair<'_, Rule>) -> Parsed<(Op, Span
                 .map(|(target, by)| Op::ScaleInPlace(ScaleInPlace { target, by }));
             finish(op.map(|op| (op, operator_span)), errors)
         }
-        rule => {
-            // `x += y` / `x -= y`: the source is `y`, the destination `x` a template of it.
-            let op_name = if rule == Rule::add_into {
-                "add_"
-            } else {
-                "subtract_"
-            };
-            let mut errors = Vec::new();
-            let from = keep(
-                parse_reference(builder, right, Role::source(op_name, "from", true)),
-                &mut errors,
-            );
-            let to = keep(destinations.single(op_name), &mut errors).and_then(|target| {
-                keep(
-                    parse_reference(
-                        builder,
-                        target,
-                        Role::template(op_name, "to", from.as_ref(), true),
-                    ),
-                    &mut errors,
-                )
-            });
-            let mapping = from.zip(to).map(|(from, to)| Mapping { from, to });
-            let op = mapping.map(|mapping| {
-                if rule == Rule::add_into {
-                    Op::AddInPlace(mapping)
-                } else {
-                    Op::SubtractInPlace(mapping)
-                }
-            });
-            finish(op.map(|op| (op, operator_span)), errors)
+        // `x += y` / `x -= y`: the source is `y`, the destination `x` a template of it.
+        Rule::add_into => {
+            let add = |from, to, ()| Op::AddInPlace(Mapping { from, to });
+            let op = from_to_op(builder, "add_", Some(&right), &destinations, Ok(()), add)?;
+            Ok((op, operator_span))
+        }
+        _ => {
+            let subtract = |from, to, ()| Op::SubtractInPlace(Mapping { from, to });
+            let op = from_to_op(
+                builder,
+                "subtract_",
+                Some(&right),
+                &destinations,
+                Ok(()),
+                subtract,
+            )?;
+            Ok((op, operator_span))
         }
     }
 }
@@ -127,13 +118,13 @@ fn parse_keyword_statement(builder: &Builder, pair: Pair<'_, Rule>) -> Parsed<(O
             None => return Err(diagnostics::unexpected_tree(statement_span).into()),
         },
         Rule::delete_statement => {
-            let target = reference_at(builder, &parts, 0, Role::source("delete", "target", false))?;
+            let target = reference_at(builder, &parts, 0, Role::source("delete", "target"))?;
             Op::Delete(Unary { target })
         }
         Rule::move_statement => {
             let mut errors = Vec::new();
             let from = keep(
-                reference_at(builder, &parts, 0, Role::source("move", "from", false)),
+                reference_at(builder, &parts, 0, Role::source("move", "from")),
                 &mut errors,
             );
             let to = keep(
@@ -141,7 +132,7 @@ fn parse_keyword_statement(builder: &Builder, pair: Pair<'_, Rule>) -> Parsed<(O
                     builder,
                     &parts,
                     1,
-                    Role::template("move", "to", from.as_ref(), false),
+                    Role::template("move", "to", from.as_ref()),
                 ),
                 &mut errors,
             );
@@ -191,14 +182,6 @@ pub fn non_empty_path(
     what: &str,
 ) -> Parsed<Spanned<String>> {
     let path = parse_string(builder, pair)?;
-    if path.node.trim().is_empty() {
-        return Err(shared::invalid_argument(
-            &format!("{what} must not be empty"),
-            "empty path",
-            path.span,
-            "write the file or directory to use",
-        )
-        .into());
-    }
+    rules::non_empty_path(what, &path)?;
     Ok(path)
 }

@@ -1,13 +1,14 @@
 //! Tensor references of the terse syntax: `[alias::]pattern[::[slice]]`.
 //!
 //! Receives a `reference` pair and the [`Role`] the reference plays in its step (source, template
-//! of a source, or the exact name of a new tensor; whether it may be sliced); returns a spanned
-//! [`TensorRef`] or the diagnostics of everything wrong with it.
+//! of a source, or the exact name of a new tensor); returns a spanned [`TensorRef`] or the
+//! diagnostics of everything wrong with it.
 //!
 //! **Same checks as the YAML front end**, through the shared functions of
-//! [`crate::plan::reference`]: a source regex must compile, a destination template's escapes and
-//! groups must match its source, structured tokens must be legal for their side, a slice must be
-//! well formed, an unqualified reference needs a default alias. Only the lexical forms differ: a
+//! [`crate::plan::reference`] and [`crate::plan::rules`]: a source regex must compile, a
+//! destination template's escapes and groups must match its source, structured tokens must be
+//! legal for their side, a slice must be well formed and allowed for the op's key, an unqualified
+//! reference needs a default alias. Only the lexical forms differ: a
 //! pattern is written bare (`h.(\d+).weight`), between slashes (`/.*\.attn\.bias/`), or as a
 //! quoted string; a structured pattern is a bracketed token list; `alias::` comes first.
 
@@ -15,43 +16,30 @@ use super::diagnostics;
 use super::grammar::Rule;
 use super::values::{first, parse_string, significant, unescape, Builder, Parsed};
 use crate::diagnostics::{Diagnostic, Span};
-use crate::plan::ast::{Pattern, Spanned, StructuredToken, TensorRef};
+use crate::plan::ast::{Pattern, Spanned, TensorRef};
 use crate::plan::diagnostics as shared;
 use crate::plan::reference::{
-    parse_slice, parse_structured_token, parse_template, validate_regex, validate_structured_pair,
-    validate_template, Side, TextSpan,
+    parse_slice, parse_structured_token, parse_template, validate_regex, Side, TextSpan,
 };
+use crate::plan::rules::{self, Relation};
 use pest::iterators::Pair;
 
-/// How a reference relates to the other references of its step.
-#[derive(Clone, Copy)]
-pub enum Relation<'a> {
-    /// Matched against existing names on its own.
-    Source,
-    /// Built from this source's match (`None` when the source failed to parse, so that only the
-    /// reference's own form is checked).
-    TemplateOf(Option<&'a Spanned<TensorRef>>),
-    /// The exact name of a new tensor.
-    Name,
-}
-
-/// What a reference is in its step: the op and the YAML key it fills (for messages), its relation
-/// and whether it may be sliced.
+/// What a reference is in its step: the op and the YAML key it fills (which name it in messages
+/// and decide, through [`rules::slice_allowed`], whether it may be sliced) and its relation to
+/// the step's other references.
 #[derive(Clone, Copy)]
 pub struct Role<'a> {
     pub op: &'static str,
     pub key: &'static str,
     pub relation: Relation<'a>,
-    pub slice_allowed: bool,
 }
 
 impl<'a> Role<'a> {
-    pub fn source(op: &'static str, key: &'static str, slice_allowed: bool) -> Role<'a> {
+    pub fn source(op: &'static str, key: &'static str) -> Role<'a> {
         Role {
             op,
             key,
             relation: Relation::Source,
-            slice_allowed,
         }
     }
 
@@ -59,13 +47,11 @@ impl<'a> Role<'a> {
         op: &'static str,
         key: &'static str,
         source: Option<&'a Spanned<TensorRef>>,
-        slice_allowed: bool,
     ) -> Role<'a> {
         Role {
             op,
             key,
             relation: Relation::TemplateOf(source),
-            slice_allowed,
         }
     }
 
@@ -74,7 +60,6 @@ impl<'a> Role<'a> {
             op,
             key,
             relation: Relation::Name,
-            slice_allowed: false,
         }
     }
 }
@@ -101,10 +86,7 @@ pub fn parse_reference(
     let Some(pattern_pair) = pattern else {
         return Err(shared::empty_expression(span).into());
     };
-    let side = match role.relation {
-        Relation::Source => Side::Source,
-        Relation::TemplateOf(_) | Relation::Name => Side::Destination,
-    };
+    let side = role.relation.side();
     let mut errors = Vec::new();
     let pattern_span = builder.span(&pattern_pair);
     let (pattern, text_span) = match pattern_pair.as_rule() {
@@ -129,8 +111,8 @@ pub fn parse_reference(
             let slice_span = builder.span(&slice_pair);
             if matches!(pattern, Pattern::Structured(_)) {
                 errors.push(diagnostics::structured_slice(slice_span));
-            } else if !role.slice_allowed {
-                errors.push(shared::slice_not_allowed(role.op, role.key, slice_span));
+            } else if let Err(error) = rules::check_slice(role.op, role.key, Some(slice_span)) {
+                errors.push(error);
             }
             match parse_slice(slice_pair.as_str(), TextSpan::exact(slice_span)) {
                 Ok(slice) => Some(Spanned::new(slice, slice_span)),
@@ -147,7 +129,15 @@ pub fn parse_reference(
         slice,
     };
     if errors.is_empty() {
-        check_relation(&reference, text_span, span, role, &mut errors);
+        let checked = rules::check_relation(
+            &reference,
+            role.relation,
+            span,
+            text_span,
+            role.op,
+            role.key,
+        );
+        errors.extend(checked.err().into_iter().flatten());
     }
     if !errors.is_empty() {
         return Err(errors.into());
@@ -258,45 +248,4 @@ fn parse_structured(
         }
     }
     Pattern::Structured(tokens)
-}
-
-/// The reference against the others of its step: a destination agrees with its source (same
-/// kind; template groups and structured variables that the source provides), and a new tensor's
-/// name is literal.
-fn check_relation(
-    reference: &TensorRef,
-    text_span: Option<TextSpan>,
-    span: Span,
-    role: Role<'_>,
-    errors: &mut Vec<Diagnostic>,
-) {
-    match role.relation {
-        Relation::Name => {
-            if let Pattern::Structured(tokens) = &reference.pattern.node {
-                for token in tokens {
-                    if !matches!(token.node, StructuredToken::Literal(_)) {
-                        errors.push(shared::pattern_where_name_expected(
-                            role.op, role.key, token.span,
-                        ));
-                    }
-                }
-            }
-        }
-        Relation::TemplateOf(Some(source)) => match (&source.pattern.node, &reference.pattern.node)
-        {
-            (Pattern::Regex(regex), Pattern::Regex(template)) => {
-                let text_span = text_span.unwrap_or_else(|| TextSpan::exact(span));
-                if let Err(error) = validate_template(template, regex, text_span) {
-                    errors.push(error);
-                }
-            }
-            (Pattern::Structured(from), Pattern::Structured(to)) => {
-                if let Err(found) = validate_structured_pair(from, to) {
-                    errors.extend(found);
-                }
-            }
-            _ => errors.push(shared::mixed_reference_kinds(role.op, span, source.span)),
-        },
-        Relation::TemplateOf(None) | Relation::Source => {}
-    }
 }

@@ -316,11 +316,11 @@ pub fn argument_parts<'i>(pair: Pair<'i, Rule>) -> (Pair<'i, Rule>, Option<Pair<
 
 /// The value of `result`, or `None` after moving its diagnostics into `errors` (so that one
 /// statement reports every problem of its arguments, not only the first).
-pub fn keep<T>(result: Parsed<T>, errors: &mut Vec<Diagnostic>) -> Option<T> {
+pub fn keep<T>(result: Result<T, impl Into<Errors>>, errors: &mut Vec<Diagnostic>) -> Option<T> {
     match result {
         Ok(value) => Some(value),
         Err(found) => {
-            errors.extend(found.0);
+            errors.extend(found.into().0);
             None
         }
     }

@@ -6,11 +6,12 @@
 //! lt: 2}` is refused), non-empty `all`/`any` lists, non-negative `eps`, and for `reads`/`writes`
 //! the aliases `at_least`/`at_most` agreeing with `ge`/`le` when both are written.
 
-use super::fields::{optional_read, Fields};
-use super::lower::{Lowerer, Relation};
+use super::fields::Fields;
+use super::lower::Lowerer;
 use super::node::{Node, Value};
 use crate::plan::ast::{AssertExpr, Bounds, Spanned, ASSERT_NAMES};
 use crate::plan::diagnostics;
+use crate::plan::rules::{self, Relation};
 
 impl Lowerer<'_> {
     pub(crate) fn assertion(&mut self, node: &Node) -> Option<Spanned<AssertExpr>> {
@@ -35,29 +36,28 @@ impl Lowerer<'_> {
                 name,
                 "reference",
                 Relation::Source,
-                true,
             )?),
             "count" => {
                 let fields = Fields::open(self, name, key_span, payload, &["of", "is"])?;
-                let of = self.reference(&fields, "of", Relation::Source, true);
-                let is = fields
-                    .required(self, "is")
-                    .and_then(|n| self.count(n, &fields.what("is"), false));
+                let of = self.reference(&fields, "of", Relation::Source);
+                let is = fields.read(self, "is", |lower, node, what| {
+                    lower.count(node, what, false)
+                });
                 AssertExpr::Count { of: of?, is: is? }
             }
             "shape" => {
                 let fields = Fields::open(self, name, key_span, payload, &["of", "is"])?;
-                let of = self.reference(&fields, "of", Relation::Source, true);
-                let is = fields
-                    .required(self, "is")
-                    .and_then(|n| self.count_list(n, &fields.what("is"), false));
+                let of = self.reference(&fields, "of", Relation::Source);
+                let is = fields.read(self, "is", |lower, node, what| {
+                    lower.count_list(node, what, false)
+                });
                 AssertExpr::Shape { of: of?, is: is? }
             }
             "dimensions" => {
                 let keys = ["of", "is", "ge", "gt", "le", "lt"];
                 let fields = Fields::open(self, name, key_span, payload, &keys)?;
-                let of = self.reference(&fields, "of", Relation::Source, true);
-                let bounds = self.bounds(&fields, payload, false);
+                let of = self.reference(&fields, "of", Relation::Source);
+                let bounds = self.bounds(&fields, false);
                 AssertExpr::Dimensions {
                     of: of?,
                     bounds: bounds?,
@@ -65,18 +65,15 @@ impl Lowerer<'_> {
             }
             "dtype" => {
                 let fields = Fields::open(self, name, key_span, payload, &["of", "is"])?;
-                let of = self.reference(&fields, "of", Relation::Source, true);
-                let is = fields
-                    .required(self, "is")
-                    .and_then(|n| self.dtype(n, &fields.what("is")));
+                let of = self.reference(&fields, "of", Relation::Source);
+                let is = fields.read(self, "is", Lowerer::dtype);
                 AssertExpr::Dtype { of: of?, is: is? }
             }
             "equal" => {
                 let fields =
                     Fields::open(self, name, key_span, payload, &["left", "right", "eps"])?;
-                let left = self.reference(&fields, "left", Relation::Source, true);
-                let right =
-                    self.reference(&fields, "right", Relation::TemplateOf(left.as_ref()), true);
+                let left = self.reference(&fields, "left", Relation::Source);
+                let right = self.reference(&fields, "right", Relation::TemplateOf(left.as_ref()));
                 let eps = self.eps(&fields);
                 AssertExpr::Equal {
                     left: left?,
@@ -87,20 +84,20 @@ impl Lowerer<'_> {
             "iszero" => match &payload.value {
                 Value::Mapping(_) => {
                     let fields = Fields::open(self, name, key_span, payload, &["of", "eps"])?;
-                    let of = self.reference(&fields, "of", Relation::Source, true);
+                    let of = self.reference(&fields, "of", Relation::Source);
                     let eps = self.eps(&fields);
                     AssertExpr::IsZero { of: of?, eps: eps? }
                 }
                 _ => AssertExpr::IsZero {
-                    of: self.reference_node(payload, name, "reference", Relation::Source, true)?,
+                    of: self.reference_node(payload, name, "reference", Relation::Source)?,
                     eps: None,
                 },
             },
             "reads" | "writes" => {
                 let keys = ["of", "is", "ge", "gt", "le", "lt", "at_least", "at_most"];
                 let fields = Fields::open(self, name, key_span, payload, &keys)?;
-                let of = self.reference(&fields, "of", Relation::Source, true);
-                let bounds = self.bounds(&fields, payload, true);
+                let of = self.reference(&fields, "of", Relation::Source);
+                let bounds = self.bounds(&fields, true);
                 let (of, bounds) = (of?, bounds?);
                 if name == "reads" {
                     AssertExpr::Reads { of, bounds }
@@ -150,33 +147,20 @@ impl Lowerer<'_> {
 
     /// Optional non-negative `eps`; `Some(None)` when absent, `None` when invalid.
     pub(crate) fn eps(&mut self, fields: &Fields<'_>) -> Option<Option<Spanned<f64>>> {
-        let Some(node) = fields.optional("eps") else {
-            return Some(None);
-        };
-        let eps = self.number(node, &fields.what("eps"))?;
-        if eps.node < 0.0 || eps.node.is_nan() {
-            self.error(diagnostics::invalid_argument(
-                &format!(
-                    "{} must not be negative, found {}",
-                    fields.what("eps"),
-                    eps.node
-                ),
-                "negative tolerance",
-                eps.span,
-                "write a tolerance of 0 or more",
-            ));
-            return None;
+        let eps = fields.read_optional(self, "eps", Lowerer::number)?;
+        if let Some(eps) = &eps {
+            self.check(rules::eps(&fields.what("eps"), eps))?;
         }
-        Some(Some(eps))
+        Some(eps)
     }
 
     /// `is`, `ge`, `gt`, `le`, `lt` (and, for access counters, `at_least`/`at_most`); all must be
     /// able to hold at once.
-    fn bounds(&mut self, fields: &Fields<'_>, payload: &Node, counters: bool) -> Option<Bounds> {
+    fn bounds(&mut self, fields: &Fields<'_>, counters: bool) -> Option<Bounds> {
         let mut read = |key: &str| {
-            fields
-                .optional(key)
-                .map(|n| self.count(n, &fields.what(key), false))
+            fields.read_optional(self, key, |lower, node, what| {
+                lower.count(node, what, false)
+            })
         };
         let is = read("is");
         let mut ge = read("ge");
@@ -190,44 +174,18 @@ impl Lowerer<'_> {
             le = self.merge_alias(fields, "le", le, "at_most", at_most);
         }
         let bounds = Bounds {
-            is: optional_read(is)?,
-            ge: optional_read(ge)?,
-            gt: optional_read(gt)?,
-            le: optional_read(le)?,
-            lt: optional_read(lt)?,
+            is: is?,
+            ge: ge?,
+            gt: gt?,
+            le: le?,
+            lt: lt?,
         };
-        let lowest = [
-            bounds.is.as_ref().map(|v| v.node),
-            bounds.ge.as_ref().map(|v| v.node),
-            bounds.gt.as_ref().map(|v| v.node.saturating_add(1)),
-        ]
-        .into_iter()
-        .flatten()
-        .max()
-        .unwrap_or(0);
-        let lt_impossible = bounds.lt.as_ref().is_some_and(|v| v.node == 0);
-        let highest = [
-            bounds.is.as_ref().map(|v| v.node),
-            bounds.le.as_ref().map(|v| v.node),
-            bounds.lt.as_ref().map(|v| v.node.saturating_sub(1)),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-        .unwrap_or(u64::MAX);
-        if lowest > highest || lt_impossible {
-            self.error(diagnostics::invalid_argument(
-                &format!("{} bounds contradict each other", fields.op()),
-                "no count satisfies all of these bounds",
-                payload.span,
-                "all given bounds must hold together; remove or relax one",
-            ));
-            return None;
-        }
+        self.check(rules::bounds(fields.op(), &bounds, fields.span()))?;
         Some(bounds)
     }
 
-    /// `ge` and its alias `at_least` (or `le` and `at_most`): either, or both when equal.
+    /// `ge` and its alias `at_least` (or `le` and `at_most`): either, or both when equal. Each
+    /// value is as [`Fields::read_optional`] returns it (`None`: reading it failed).
     fn merge_alias(
         &mut self,
         fields: &Fields<'_>,
@@ -245,10 +203,10 @@ impl Lowerer<'_> {
                     second.span,
                     first.span,
                 ));
-                Some(None)
+                None
             }
-            (Some(first), _) => Some(first),
-            (None, second) => second,
+            (Some(None), alias_value) => alias_value,
+            (value, _) => value,
         }
     }
 }

@@ -1,72 +1,120 @@
 //! Lowering of the ops that make new tensors: fill, zeroes, ones, rand, split, concat and phlora
 //! (with their in-place variants).
 //!
-//! Receives the op name, its keyword span and its payload node; returns `None` for ops this module
-//! does not handle, otherwise the lowered [`Op`] (or `Some(None)` after recording diagnostics).
-//! Checks what the reference checks before running: a fill mode's keys, distribution parameters
-//! (`low < high`, `std > 0`), rectangular `values`, split sizes matching the destinations, at least
-//! two pieces for split and concat, distinct PHLoRA factor names.
+//! Receives an op's payload opened with the keys its entry in [`OPS`] names; returns the lowered
+//! [`Op`], or `None` after recording diagnostics. What is YAML's own is checked here: a fill
+//! mode's keys (a key of another mode is refused), the distribution keys, lists of references.
+//! The rules on the values (distribution parameters, rectangular `values`, split sizes matching
+//! the destinations, at least two pieces, distinct PHLoRA factor names) are the shared ones of
+//! [`crate::plan::rules`].
 
-use super::fields::{optional_read, Fields};
-use super::lower::{Lowerer, Relation};
+use super::fields::Fields;
+use super::lower::{Lowerer, Lowering, OpTable};
 use super::node::{Node, Value};
-use crate::diagnostics::Span;
+use super::tensor_ops::from_to;
 use crate::plan::ast::{
     Concat, Create, Distribution, Fill, FillInPlace, FillSpec, NestedValues, Op, Phlora,
-    PhloraInPlace, Rand, Spanned, Split,
+    PhloraInPlace, Rand, Spanned, Split, TensorRef,
 };
 use crate::plan::diagnostics;
+use crate::plan::rules::{self, Relation, Syntax};
 
 const DISTRIBUTION_KEYS: [&str; 5] = ["distribution", "low", "high", "mean", "std"];
 
-pub(super) fn lower(
-    lower: &mut Lowerer<'_>,
-    name: &'static str,
-    keyword_span: Span,
-    payload: &Node,
-) -> Option<Option<Op>> {
-    let op = match name {
-        "fill" => fill(lower, name, keyword_span, payload),
-        "fill_" => fill_in_place(lower, name, keyword_span, payload),
-        "zeroes" => create(lower, name, keyword_span, payload).map(Op::Zeroes),
-        "ones" => create(lower, name, keyword_span, payload).map(Op::Ones),
-        "rand" => rand(lower, name, keyword_span, payload),
-        "split" => split(lower, name, keyword_span, payload),
-        "concat" => concat(lower, name, keyword_span, payload),
-        "phlora" => phlora(lower, name, keyword_span, payload),
-        "phlora_" => phlora_in_place(lower, name, keyword_span, payload),
-        _ => return None,
-    };
-    Some(op)
-}
-
-const FILL_KEYS: [&str; 9] = [
-    "mode",
-    "value",
-    "values",
-    "distribution",
-    "low",
-    "high",
-    "mean",
-    "std",
-    "seed",
+/// Each op of this module, with its keys.
+pub(super) const OPS: OpTable = &[
+    (
+        "fill",
+        Lowering::Keys(
+            &[
+                "from",
+                "to",
+                "mode",
+                "value",
+                "values",
+                "distribution",
+                "low",
+                "high",
+                "mean",
+                "std",
+                "seed",
+            ],
+            fill,
+        ),
+    ),
+    (
+        "fill_",
+        Lowering::Keys(
+            &[
+                "target",
+                "mode",
+                "value",
+                "values",
+                "distribution",
+                "low",
+                "high",
+                "mean",
+                "std",
+                "seed",
+            ],
+            fill_in_place,
+        ),
+    ),
+    (
+        "zeroes",
+        Lowering::Keys(CREATE, |l, f| create(l, f).map(Op::Zeroes)),
+    ),
+    (
+        "ones",
+        Lowering::Keys(CREATE, |l, f| create(l, f).map(Op::Ones)),
+    ),
+    (
+        "rand",
+        Lowering::Keys(
+            &[
+                "target",
+                "shape",
+                "distribution",
+                "low",
+                "high",
+                "mean",
+                "std",
+                "seed",
+                "dtype",
+            ],
+            rand,
+        ),
+    ),
+    (
+        "split",
+        Lowering::Keys(&["from", "to", "sizes", "dim"], split),
+    ),
+    ("concat", Lowering::Keys(&["from", "to", "dim"], concat)),
+    (
+        "phlora",
+        Lowering::Keys(
+            &[
+                "target",
+                "target_a",
+                "target_b",
+                "rank",
+                "delete_original",
+                "require_missing_dest",
+            ],
+            phlora,
+        ),
+    ),
+    (
+        "phlora_",
+        Lowering::Keys(&["target", "rank"], phlora_in_place),
+    ),
 ];
 
-fn with_fill_keys(keys: &[&'static str]) -> Vec<&'static str> {
-    keys.iter().chain(FILL_KEYS.iter()).copied().collect()
-}
+const CREATE: &[&str] = &["target", "shape", "dtype"];
 
-fn fill(
-    lower: &mut Lowerer<'_>,
-    name: &'static str,
-    keyword_span: Span,
-    payload: &Node,
-) -> Option<Op> {
-    let allowed = with_fill_keys(&["from", "to"]);
-    let fields = Fields::open(lower, name, keyword_span, payload, &allowed)?;
-    let from = lower.reference(&fields, "from", Relation::Source, true);
-    let to = lower.reference(&fields, "to", Relation::TemplateOf(from.as_ref()), false);
-    let fill = fill_spec(lower, &fields, payload.span);
+fn fill(lower: &mut Lowerer<'_>, fields: &Fields<'_>) -> Option<Op> {
+    let (from, to) = from_to(lower, fields);
+    let fill = fill_spec(lower, fields);
     Some(Op::Fill(Fill {
         from: from?,
         to: to?,
@@ -74,16 +122,9 @@ fn fill(
     }))
 }
 
-fn fill_in_place(
-    lower: &mut Lowerer<'_>,
-    name: &'static str,
-    keyword_span: Span,
-    payload: &Node,
-) -> Option<Op> {
-    let allowed = with_fill_keys(&["target"]);
-    let fields = Fields::open(lower, name, keyword_span, payload, &allowed)?;
-    let target = lower.reference(&fields, "target", Relation::Source, true);
-    let fill = fill_spec(lower, &fields, payload.span);
+fn fill_in_place(lower: &mut Lowerer<'_>, fields: &Fields<'_>) -> Option<Op> {
+    let target = lower.reference(fields, "target", Relation::Source);
+    let fill = fill_spec(lower, fields);
     Some(Op::FillInPlace(FillInPlace {
         target: target?,
         fill: fill?,
@@ -97,38 +138,29 @@ enum FillMode {
     Tensor,
 }
 
-/// `mode: constant | rand | tensor` and the keys of that mode.
-fn fill_spec(
-    lower: &mut Lowerer<'_>,
-    fields: &Fields<'_>,
-    span: Span,
-) -> Option<Spanned<FillSpec>> {
-    let mode_node = fields.required(lower, "mode")?;
-    let mode = lower.choice(
-        mode_node,
-        "fill mode",
-        &[
-            ("constant", FillMode::Constant),
-            ("rand", FillMode::Rand),
-            ("tensor", FillMode::Tensor),
-        ],
-    )?;
+const FILL_MODES: [(&str, FillMode); 3] = [
+    ("constant", FillMode::Constant),
+    ("rand", FillMode::Rand),
+    ("tensor", FillMode::Tensor),
+];
+
+/// `mode: constant | rand | tensor` and the keys of that mode (a key of another mode is refused).
+fn fill_spec(lower: &mut Lowerer<'_>, fields: &Fields<'_>) -> Option<Spanned<FillSpec>> {
+    let mode = fields.read(lower, "mode", |lower, node, _| {
+        lower.choice(node, "fill mode", &FILL_MODES)
+    })?;
     let spec = match mode.node {
         FillMode::Constant => {
             let mut unused = vec!["values", "seed"];
             unused.extend(DISTRIBUTION_KEYS);
             fields.reject_for_mode(lower, "constant", &unused);
-            let value = fields
-                .required(lower, "value")
-                .and_then(|n| lower.number(n, &fields.what("value")))?;
+            let value = fields.read(lower, "value", Lowerer::number)?;
             FillSpec::Constant { value }
         }
         FillMode::Rand => {
             fields.reject_for_mode(lower, "rand", &["value", "values"]);
             let distribution = distribution(lower, fields)?;
-            let seed = fields
-                .optional("seed")
-                .map(|n| lower.integer(n, &fields.what("seed")));
+            let seed = fields.read_optional(lower, "seed", Lowerer::integer);
             let distribution = distribution.unwrap_or_else(|| {
                 Spanned::new(
                     Distribution::Uniform {
@@ -140,7 +172,7 @@ fn fill_spec(
             });
             FillSpec::Rand {
                 distribution,
-                seed: optional_read(seed)?,
+                seed: seed?,
             }
         }
         FillMode::Tensor => {
@@ -148,14 +180,13 @@ fn fill_spec(
             unused.extend(DISTRIBUTION_KEYS);
             fields.reject_for_mode(lower, "tensor", &unused);
             let node = fields.required(lower, "values")?;
-            let values = nested_values(lower, node, &fields.what("values"))?;
-            check_rectangular(lower, node, &values, &fields.what("values"))?;
-            FillSpec::Tensor {
-                values: Spanned::new(values, node.span),
-            }
+            let what = fields.what("values");
+            let values = Spanned::new(nested_values(lower, node, &what)?, node.span);
+            lower.check(rules::rectangular(&what, &values))?;
+            FillSpec::Tensor { values }
         }
     };
-    Some(Spanned::new(spec, span))
+    Some(Spanned::new(spec, fields.span()))
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -164,7 +195,8 @@ enum DistributionKind {
     Normal,
 }
 
-/// The distribution keys: `None` when none is written (uniform on [0, 1)).
+/// The distribution keys: `None` when none is written (uniform on [0, 1)). The parameters of the
+/// other distribution are refused.
 fn distribution(
     lower: &mut Lowerer<'_>,
     fields: &Fields<'_>,
@@ -178,68 +210,38 @@ fn distribution(
     let named = fields.optional("distribution");
     let kind = match named {
         Some(node) => {
-            lower
-                .choice(
-                    node,
-                    "distribution",
-                    &[
-                        ("uniform", DistributionKind::Uniform),
-                        ("normal", DistributionKind::Normal),
-                    ],
-                )?
-                .node
+            let kinds = [
+                ("uniform", DistributionKind::Uniform),
+                ("normal", DistributionKind::Normal),
+            ];
+            lower.choice(node, "distribution", &kinds)?.node
         }
         None => DistributionKind::Uniform,
     };
     let span = named.map_or(fields.keyword_span(), |n| n.span);
-    let mut number = |key: &str| {
-        fields
-            .optional(key)
-            .map(|n| lower.number(n, &fields.what(key)))
-    };
     let distribution = match kind {
         DistributionKind::Uniform => {
-            let low = number("low");
-            let high = number("high");
+            let low = fields.read_optional(lower, "low", Lowerer::number);
+            let high = fields.read_optional(lower, "high", Lowerer::number);
             fields.reject_for_mode(lower, "uniform", &["mean", "std"]);
-            let low = optional_read(low)?;
-            let high = optional_read(high)?;
-            let low_value = low.as_ref().map_or(0.0, |v| v.node);
-            let high_value = high.as_ref().map_or(1.0, |v| v.node);
-            if low_value >= high_value {
-                let at = high.as_ref().or(low.as_ref()).map_or(span, |v| v.span);
-                lower.error(diagnostics::invalid_argument(
-                    &format!("uniform distribution needs low < high, found low {low_value} and high {high_value}"),
-                    "not above `low`",
-                    at,
-                    "defaults are low 0 and high 1; make `high` larger than `low`",
-                ));
-                return None;
+            Distribution::Uniform {
+                low: low?,
+                high: high?,
             }
-            Distribution::Uniform { low, high }
         }
         DistributionKind::Normal => {
-            let mean = number("mean");
-            let std = number("std");
+            let mean = fields.read_optional(lower, "mean", Lowerer::number);
+            let std = fields.read_optional(lower, "std", Lowerer::number);
             fields.reject_for_mode(lower, "normal", &["low", "high"]);
-            let mean = optional_read(mean)?;
-            let std = optional_read(std)?;
-            if let Some(deviation) = std.as_ref().filter(|s| s.node <= 0.0 || s.node.is_nan()) {
-                lower.error(diagnostics::invalid_argument(
-                    &format!(
-                        "normal distribution needs std > 0, found {}",
-                        deviation.node
-                    ),
-                    "must be positive",
-                    deviation.span,
-                    "write a positive standard deviation (the default is 1)",
-                ));
-                return None;
+            Distribution::Normal {
+                mean: mean?,
+                std: std?,
             }
-            Distribution::Normal { mean, std }
         }
     };
-    Some(Some(Spanned::new(distribution, span)))
+    let distribution = Spanned::new(distribution, span);
+    lower.check(rules::distribution(&distribution))?;
+    Some(Some(distribution))
 }
 
 fn nested_values(lower: &mut Lowerer<'_>, node: &Node, what: &str) -> Option<NestedValues> {
@@ -259,273 +261,127 @@ fn nested_values(lower: &mut Lowerer<'_>, node: &Node, what: &str) -> Option<Nes
     }
 }
 
-/// The shape of nested values, or `None` when sibling lists differ.
-fn nested_shape(values: &NestedValues) -> Option<Vec<usize>> {
-    match values {
-        NestedValues::Scalar(_) => Some(Vec::new()),
-        NestedValues::List(items) => {
-            let mut shapes = items.iter().map(nested_shape);
-            let first = match shapes.next() {
-                None => return Some(vec![0]),
-                Some(shape) => shape?,
-            };
-            for shape in shapes {
-                if shape? != first {
-                    return None;
-                }
-            }
-            let mut shape = vec![items.len()];
-            shape.extend(first);
-            Some(shape)
-        }
-    }
-}
-
-fn check_rectangular(
+/// A list of positive sizes under `key` (a new tensor's `shape`, split `sizes`).
+fn positive_list(
     lower: &mut Lowerer<'_>,
-    node: &Node,
-    values: &NestedValues,
-    what: &str,
-) -> Option<()> {
-    if nested_shape(values).is_some() {
-        return Some(());
-    }
-    lower.error(diagnostics::invalid_argument(
-        &format!("{what} is ragged: nested lists have different lengths"),
-        "not rectangular",
-        node.span,
-        "every list at the same depth must have the same length",
-    ));
-    None
-}
-
-fn create(
-    lower: &mut Lowerer<'_>,
-    name: &'static str,
-    keyword_span: Span,
-    payload: &Node,
-) -> Option<Create> {
-    let fields = Fields::open(
-        lower,
-        name,
-        keyword_span,
-        payload,
-        &["target", "shape", "dtype"],
-    )?;
-    let target = lower.reference(&fields, "target", Relation::Name, false);
-    let shape = fields
-        .required(lower, "shape")
-        .and_then(|n| lower.count_list(n, &fields.what("shape"), true));
-    let dtype = fields
-        .optional("dtype")
-        .map(|n| lower.dtype(n, &fields.what("dtype")));
-    Some(Create {
-        target: target?,
-        shape: shape?,
-        dtype: optional_read(dtype)?,
+    fields: &Fields<'_>,
+    key: &str,
+) -> Option<Spanned<Vec<u64>>> {
+    fields.read(lower, key, |lower, node, what| {
+        lower.count_list(node, what, true)
     })
 }
 
-fn rand(
-    lower: &mut Lowerer<'_>,
-    name: &'static str,
-    keyword_span: Span,
-    payload: &Node,
-) -> Option<Op> {
-    let allowed = [
-        "target",
-        "shape",
-        "distribution",
-        "low",
-        "high",
-        "mean",
-        "std",
-        "seed",
-        "dtype",
-    ];
-    let fields = Fields::open(lower, name, keyword_span, payload, &allowed)?;
-    let target = lower.reference(&fields, "target", Relation::Name, false);
-    let shape = fields
-        .required(lower, "shape")
-        .and_then(|n| lower.count_list(n, &fields.what("shape"), true));
-    let distribution = distribution(lower, &fields);
-    let seed = fields
-        .optional("seed")
-        .map(|n| lower.integer(n, &fields.what("seed")));
-    let dtype = fields
-        .optional("dtype")
-        .map(|n| lower.dtype(n, &fields.what("dtype")));
+fn create(lower: &mut Lowerer<'_>, fields: &Fields<'_>) -> Option<Create> {
+    let target = lower.reference(fields, "target", Relation::Name);
+    let shape = positive_list(lower, fields, "shape");
+    let dtype = fields.read_optional(lower, "dtype", Lowerer::dtype);
+    Some(Create {
+        target: target?,
+        shape: shape?,
+        dtype: dtype?,
+    })
+}
+
+fn rand(lower: &mut Lowerer<'_>, fields: &Fields<'_>) -> Option<Op> {
+    let target = lower.reference(fields, "target", Relation::Name);
+    let shape = positive_list(lower, fields, "shape");
+    let distribution = distribution(lower, fields);
+    let seed = fields.read_optional(lower, "seed", Lowerer::integer);
+    let dtype = fields.read_optional(lower, "dtype", Lowerer::dtype);
     Some(Op::Rand(Rand {
         target: target?,
         shape: shape?,
         distribution: distribution?,
-        seed: optional_read(seed)?,
-        dtype: optional_read(dtype)?,
+        seed: seed?,
+        dtype: dtype?,
     }))
 }
 
-/// The items of a list-valued key, with at least `minimum` of them.
-fn list_of<'n>(
+/// The references listed under `key` (split destinations, concat sources): at least two.
+fn pieces(
     lower: &mut Lowerer<'_>,
-    node: &'n Node,
-    what: &str,
-    minimum: usize,
-) -> Option<&'n [Node]> {
+    fields: &Fields<'_>,
+    key: &str,
+    relation: Relation<'_>,
+) -> Option<Vec<Spanned<TensorRef>>> {
+    const MINIMUM: usize = 2;
+    let node = fields.required(lower, key)?;
+    let what = fields.what(key);
     let Value::Sequence(items) = &node.value else {
         lower.error(diagnostics::wrong_type(
-            what,
-            &format!("a list of at least {minimum} tensor references"),
+            &what,
+            &format!("a list of at least {MINIMUM} tensor references"),
             &node.describe(),
             node.span,
         ));
         return None;
     };
-    if items.len() < minimum {
-        lower.error(diagnostics::too_few_items(what, minimum, node.span));
-        return None;
-    }
-    Some(items)
+    lower.check(rules::at_least(&what, items.len(), MINIMUM, node.span))?;
+    let pieces: Vec<_> = items
+        .iter()
+        .map(|item| lower.reference_node(item, fields.op(), key, relation))
+        .collect();
+    pieces.into_iter().collect()
 }
 
-fn split(
-    lower: &mut Lowerer<'_>,
-    name: &'static str,
-    keyword_span: Span,
-    payload: &Node,
-) -> Option<Op> {
-    let fields = Fields::open(
-        lower,
-        name,
-        keyword_span,
-        payload,
-        &["from", "to", "sizes", "dim"],
-    )?;
-    let from = lower.reference(&fields, "from", Relation::Source, true);
-    let to = fields.required(lower, "to").and_then(|node| {
-        let items = list_of(lower, node, &fields.what("to"), 2)?;
-        let pieces: Vec<_> = items
-            .iter()
-            .map(|item| lower.reference_node(item, name, "to", Relation::Name, false))
-            .collect();
-        pieces.into_iter().collect::<Option<Vec<_>>>()
-    });
-    let sizes = fields
-        .required(lower, "sizes")
-        .and_then(|n| lower.count_list(n, &fields.what("sizes"), true));
-    let dim = fields
-        .optional("dim")
-        .map(|n| lower.integer(n, &fields.what("dim")));
+fn split(lower: &mut Lowerer<'_>, fields: &Fields<'_>) -> Option<Op> {
+    let from = lower.reference(fields, "from", Relation::Source);
+    let to = pieces(lower, fields, "to", Relation::Name);
+    let sizes = positive_list(lower, fields, "sizes");
+    let dim = fields.read_optional(lower, "dim", Lowerer::integer);
     let (to, sizes) = (to?, sizes?);
-    if to.len() != sizes.node.len() {
-        lower.error(diagnostics::invalid_argument(
-            &format!(
-                "split has {} destinations but {} sizes",
-                to.len(),
-                sizes.node.len()
-            ),
-            "one size per destination",
-            sizes.span,
-            "list exactly one size for each name in `to`",
-        ));
-        return None;
-    }
+    lower.check(rules::split_sizes(Syntax::Yaml, to.len(), &sizes))?;
     Some(Op::Split(Split {
         from: from?,
         to,
         sizes,
-        dim: optional_read(dim)?,
+        dim: dim?,
     }))
 }
 
-fn concat(
-    lower: &mut Lowerer<'_>,
-    name: &'static str,
-    keyword_span: Span,
-    payload: &Node,
-) -> Option<Op> {
-    let fields = Fields::open(lower, name, keyword_span, payload, &["from", "to", "dim"])?;
-    let from = fields.required(lower, "from").and_then(|node| {
-        let items = list_of(lower, node, &fields.what("from"), 2)?;
-        let pieces: Vec<_> = items
-            .iter()
-            .map(|item| lower.reference_node(item, name, "from", Relation::Source, true))
-            .collect();
-        pieces.into_iter().collect::<Option<Vec<_>>>()
-    });
-    let to = lower.reference(&fields, "to", Relation::Name, false);
-    let dim = fields
-        .optional("dim")
-        .map(|n| lower.integer(n, &fields.what("dim")));
+fn concat(lower: &mut Lowerer<'_>, fields: &Fields<'_>) -> Option<Op> {
+    let from = pieces(lower, fields, "from", Relation::Source);
+    let to = lower.reference(fields, "to", Relation::Name);
+    let dim = fields.read_optional(lower, "dim", Lowerer::integer);
     Some(Op::Concat(Concat {
         from: from?,
         to: to?,
-        dim: optional_read(dim)?,
+        dim: dim?,
     }))
 }
 
-fn phlora(
-    lower: &mut Lowerer<'_>,
-    name: &'static str,
-    keyword_span: Span,
-    payload: &Node,
-) -> Option<Op> {
-    let allowed = [
-        "target",
-        "target_a",
-        "target_b",
-        "rank",
-        "delete_original",
-        "require_missing_dest",
-    ];
-    let fields = Fields::open(lower, name, keyword_span, payload, &allowed)?;
-    let target = lower.reference(&fields, "target", Relation::Source, false);
+/// A PHLoRA rank: a positive integer.
+fn positive_rank(lower: &mut Lowerer<'_>, fields: &Fields<'_>) -> Option<Spanned<u64>> {
+    fields.read(lower, "rank", |lower, node, what| {
+        lower.count(node, what, true)
+    })
+}
+
+fn phlora(lower: &mut Lowerer<'_>, fields: &Fields<'_>) -> Option<Op> {
+    let target = lower.reference(fields, "target", Relation::Source);
     let relation = Relation::TemplateOf(target.as_ref());
-    let target_a = lower.reference(&fields, "target_a", relation, false);
-    let target_b = lower.reference(&fields, "target_b", relation, false);
-    let rank = fields
-        .required(lower, "rank")
-        .and_then(|n| lower.count(n, &fields.what("rank"), true));
-    let mut flag = |key: &str| {
-        fields
-            .optional(key)
-            .map(|n| lower.boolean(n, &fields.what(key)))
-    };
-    let delete_original = flag("delete_original");
-    let require_missing_dest = flag("require_missing_dest");
+    let target_a = lower.reference(fields, "target_a", relation);
+    let target_b = lower.reference(fields, "target_b", relation);
+    let rank = positive_rank(lower, fields);
+    let delete_original = fields.read_optional(lower, "delete_original", Lowerer::boolean);
+    let require_missing_dest =
+        fields.read_optional(lower, "require_missing_dest", Lowerer::boolean);
     let (target_a, target_b) = (target_a?, target_b?);
-    if target_a.node == target_b.node {
-        lower.error(
-            diagnostics::invalid_argument(
-                "phlora factors A and B would get the same names",
-                "same as `target_a`",
-                target_b.span,
-                "give `target_a` and `target_b` different names",
-            )
-            .with_label(target_a.span, "`target_a`"),
-        );
-        return None;
-    }
+    lower.check(rules::distinct_factors(&target_a, &target_b))?;
     Some(Op::Phlora(Phlora {
         target: target?,
         target_a,
         target_b,
         rank: rank?,
-        delete_original: optional_read(delete_original)?,
-        require_missing_dest: optional_read(require_missing_dest)?,
+        delete_original: delete_original?,
+        require_missing_dest: require_missing_dest?,
     }))
 }
 
-fn phlora_in_place(
-    lower: &mut Lowerer<'_>,
-    name: &'static str,
-    keyword_span: Span,
-    payload: &Node,
-) -> Option<Op> {
-    let fields = Fields::open(lower, name, keyword_span, payload, &["target", "rank"])?;
-    let target = lower.reference(&fields, "target", Relation::Source, false);
-    let rank = fields
-        .required(lower, "rank")
-        .and_then(|n| lower.count(n, &fields.what("rank"), true));
+fn phlora_in_place(lower: &mut Lowerer<'_>, fields: &Fields<'_>) -> Option<Op> {
+    let target = lower.reference(fields, "target", Relation::Source);
+    let rank = positive_rank(lower, fields);
     Some(Op::PhloraInPlace(PhloraInPlace {
         target: target?,
         rank: rank?,

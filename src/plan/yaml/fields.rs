@@ -5,7 +5,8 @@
 //! mean" for typos) and [`Fields::required`] reports a missing key at the op keyword, unless an
 //! unknown key was already reported as its likely misspelling (one error per typo). A key
 //! written with a null value (`min:` or `min: ~`) counts as not written, as BrainSurgery's
-//! `payload.get(key)` treats it.
+//! `payload.get(key)` treats it. [`Fields::read`] and [`Fields::read_optional`] read a key's value
+//! with one of the [`Lowerer`]'s typed readers, naming it "op `key`" in messages.
 
 use super::lower::Lowerer;
 use super::node::{Entry, Node, Value};
@@ -15,6 +16,8 @@ use crate::plan::diagnostics;
 pub(crate) struct Fields<'n> {
     op: &'n str,
     keyword_span: Span,
+    /// The whole payload, for rules about several keys at once.
+    span: Span,
     entries: &'n [Entry],
     /// Accepted keys that an unknown key was reported as a misspelling of.
     suggested: Vec<&'n str>,
@@ -60,6 +63,7 @@ impl<'n> Fields<'n> {
         Some(Fields {
             op,
             keyword_span,
+            span: payload.span,
             entries,
             suggested,
         })
@@ -71,6 +75,11 @@ impl<'n> Fields<'n> {
 
     pub fn keyword_span(&self) -> Span {
         self.keyword_span
+    }
+
+    /// The span of the whole payload.
+    pub fn span(&self) -> Span {
+        self.span
     }
 
     /// How a key is named in messages: "copy `from`".
@@ -107,6 +116,31 @@ impl<'n> Fields<'n> {
         None
     }
 
+    /// The value of the required `key`, read by `read` (e.g. [`Lowerer::number`]).
+    pub fn read<'l, T>(
+        &self,
+        lower: &mut Lowerer<'l>,
+        key: &str,
+        read: impl FnOnce(&mut Lowerer<'l>, &'n Node, &str) -> Option<T>,
+    ) -> Option<T> {
+        let node = self.required(lower, key)?;
+        read(lower, node, &self.what(key))
+    }
+
+    /// The value of the optional `key`, read by `read`: `Some(None)` when it is not written,
+    /// `None` when reading it failed (the diagnostic is recorded).
+    pub fn read_optional<'l, T>(
+        &self,
+        lower: &mut Lowerer<'l>,
+        key: &str,
+        read: impl FnOnce(&mut Lowerer<'l>, &'n Node, &str) -> Option<T>,
+    ) -> Option<Option<T>> {
+        match self.optional(key) {
+            None => Some(None),
+            Some(node) => read(lower, node, &self.what(key)).map(Some),
+        }
+    }
+
     /// Reports each of `keys` that is written although the chosen `mode` does not use it.
     pub fn reject_for_mode(&self, lower: &mut Lowerer<'_>, mode: &str, keys: &[&str]) {
         for key in keys {
@@ -119,15 +153,5 @@ impl<'n> Fields<'n> {
                 ));
             }
         }
-    }
-}
-
-/// For an optional key: `Some(None)` when it is absent, `Some(Some(value))` when it was read,
-/// `None` when reading it failed (the diagnostic is recorded).
-pub(crate) fn optional_read<T>(read: Option<Option<T>>) -> Option<Option<T>> {
-    match read {
-        None => Some(None),
-        Some(None) => None,
-        Some(Some(value)) => Some(Some(value)),
     }
 }

@@ -12,15 +12,12 @@
 use super::fields::Fields;
 use super::node::{Node, Value};
 use crate::diagnostics::{Diagnostic, SourceMap, Span};
-use crate::plan::ast::{
-    Input, Op, Output, OutputFormat, Pattern, Plan, Spanned, Step, StructuredToken, TensorRef,
-    OP_NAMES,
-};
+use crate::plan::ast::{Input, Op, Output, Plan, Spanned, Step, TensorRef, OP_NAMES};
 use crate::plan::diagnostics;
 use crate::plan::reference::{
-    parse_reference_string, parse_structured_reference, validate_structured_pair,
-    validate_template, AliasScope, ReferenceRole, Side, TextSpan,
+    parse_reference_string, parse_structured_reference, AliasScope, TextSpan,
 };
+use crate::plan::rules::{self, Checked, Relation};
 
 /// The state of one lowering run: the diagnostics found so far and the aliases an unqualified
 /// reference may mean.
@@ -46,6 +43,11 @@ impl<'s> Lowerer<'s> {
 
     pub fn extend(&mut self, diagnostics: impl IntoIterator<Item = Diagnostic>) {
         self.diagnostics.extend(diagnostics);
+    }
+
+    /// Records what a shared rule found; `None` when it found anything.
+    pub fn check(&mut self, result: Checked) -> Option<()> {
+        result.map_err(|errors| self.extend(errors)).ok()
     }
 
     pub fn into_diagnostics(self) -> Vec<Diagnostic> {
@@ -180,17 +182,9 @@ impl<'s> Lowerer<'s> {
                 let path = fields
                     .required(self, "path")
                     .and_then(|n| self.string(n, "output `path`"));
-                let format = fields.optional("format").and_then(|n| {
-                    self.choice(
-                        n,
-                        "output format",
-                        &[
-                            ("safetensors", OutputFormat::Safetensors),
-                            ("torch", OutputFormat::Torch),
-                            ("dcp", OutputFormat::Dcp),
-                        ],
-                    )
-                });
+                let format = fields
+                    .optional("format")
+                    .and_then(|n| self.choice(n, "output format", &rules::OUTPUT_FORMATS));
                 let shard = fields
                     .optional("shard")
                     .and_then(|n| self.shard_size(n, "output `shard`"));
@@ -272,28 +266,49 @@ impl<'s> Lowerer<'s> {
         ))
     }
 
+    /// Lowers one op's payload by the op's entry in the tables.
     fn op(&mut self, name: &'static str, keyword_span: Span, payload: &Node) -> Option<Op> {
-        if let Some(op) = super::tensor_ops::lower(self, name, keyword_span, payload) {
-            return op;
+        let lowering = OP_TABLES
+            .into_iter()
+            .flatten()
+            .find(|(op, _)| *op == name)
+            .map(|(_, lowering)| lowering);
+        match lowering {
+            Some(Lowering::Keys(keys, lower)) => {
+                let fields = Fields::open(self, name, keyword_span, payload, keys)?;
+                lower(self, &fields)
+            }
+            Some(Lowering::Payload(lower)) => lower(self, keyword_span, payload),
+            None => {
+                self.error(diagnostics::unknown_op(name, keyword_span));
+                None
+            }
         }
-        if let Some(op) = super::creation_ops::lower(self, name, keyword_span, payload) {
-            return op;
-        }
-        super::session_ops::lower(self, name, keyword_span, payload)
     }
 }
 
-/// How a reference relates to the others of its step.
-#[derive(Clone, Copy)]
-pub(crate) enum Relation<'a> {
-    /// Matched on its own (sources, `diff` sides, `dump` targets).
-    Source,
-    /// Built from this source's match (`to` of a mapping, `from_b` of a ternary, …); `None` when
-    /// the source itself failed, so only the reference's own form is checked.
-    TemplateOf(Option<&'a Spanned<TensorRef>>),
-    /// The exact name of a new tensor.
-    Name,
+/// How one op's payload is lowered: the op's entry in a table of [`super::tensor_ops`],
+/// [`super::creation_ops`] or [`super::session_ops`].
+pub(crate) enum Lowering {
+    /// A mapping with these keys (unknown keys are reported before the function runs); the
+    /// function reads it.
+    Keys(
+        &'static [&'static str],
+        fn(&mut Lowerer<'_>, &Fields<'_>) -> Option<Op>,
+    ),
+    /// Any payload (a path string, an assertion, nothing at all); the function reads it, given the
+    /// op keyword's span.
+    Payload(fn(&mut Lowerer<'_>, Span, &Node) -> Option<Op>),
 }
+
+/// One table of ops: each op's name and how its payload is lowered.
+pub(crate) type OpTable = &'static [(&'static str, Lowering)];
+
+const OP_TABLES: [OpTable; 3] = [
+    super::tensor_ops::OPS,
+    super::creation_ops::OPS,
+    super::session_ops::OPS,
+];
 
 impl Lowerer<'_> {
     /// A required reference under `key`.
@@ -302,31 +317,40 @@ impl Lowerer<'_> {
         fields: &Fields<'_>,
         key: &str,
         relation: Relation<'_>,
-        slice_allowed: bool,
     ) -> Option<Spanned<TensorRef>> {
         let node = fields.required(self, key)?;
-        self.reference_node(node, fields.op(), key, relation, slice_allowed)
+        self.reference_node(node, fields.op(), key, relation)
     }
 
-    /// Parses a string or structured reference, then checks the op's rules for it: whether it may
-    /// be sliced, and that a destination agrees with its source (same kind; template groups and
-    /// structured variables that the source provides).
+    /// An optional reference under `key`: `Some(None)` when it is not written.
+    pub(crate) fn optional_reference(
+        &mut self,
+        fields: &Fields<'_>,
+        key: &str,
+        relation: Relation<'_>,
+    ) -> Option<Option<Spanned<TensorRef>>> {
+        match fields.optional(key) {
+            None => Some(None),
+            Some(node) => self
+                .reference_node(node, fields.op(), key, relation)
+                .map(Some),
+        }
+    }
+
+    /// Parses a string or structured reference, then checks the op's rules for it
+    /// ([`rules::check_slice`], [`rules::check_relation`]): whether it may be sliced, and that a
+    /// destination agrees with its source.
     pub(crate) fn reference_node(
         &mut self,
         node: &Node,
         op: &str,
         key: &str,
         relation: Relation<'_>,
-        slice_allowed: bool,
     ) -> Option<Spanned<TensorRef>> {
-        let (role, side) = match relation {
-            Relation::Source => (ReferenceRole::Source, Side::Source),
-            Relation::TemplateOf(_) => (ReferenceRole::Destination, Side::Destination),
-            Relation::Name => (ReferenceRole::Name, Side::Destination),
-        };
         let mut expression_span = None;
         let reference = match &node.value {
             Value::Scalar(scalar) => {
+                let role = relation.role();
                 match parse_reference_string(&scalar.text, scalar.text_span, &self.scope, role) {
                     Ok(reference) => {
                         expression_span = Some(if scalar.text_span.is_exact() {
@@ -347,7 +371,7 @@ impl Lowerer<'_> {
                 for item in items {
                     texts.push(self.text(item, &format!("a token of {op} `{key}`"))?);
                 }
-                match parse_structured_reference(&texts, node.span, &self.scope, side) {
+                match parse_structured_reference(&texts, node.span, &self.scope, relation.side()) {
                     Ok(reference) => reference,
                     Err(errors) => {
                         self.extend(errors);
@@ -365,53 +389,39 @@ impl Lowerer<'_> {
                 return None;
             }
         };
-        if let (Some(slice), false) = (&reference.slice, slice_allowed) {
-            self.error(diagnostics::slice_not_allowed(op, key, slice.span));
+        let slice = reference.slice.as_ref().map(|slice| slice.span);
+        if let Err(error) = rules::check_slice(op, key, slice) {
+            self.error(error);
         }
-        match relation {
-            Relation::Name => self.check_literal_name(&reference, op, key),
-            Relation::TemplateOf(Some(source)) => {
-                self.check_against_source(&reference, expression_span, node.span, source, op)
-            }
-            Relation::TemplateOf(None) | Relation::Source => {}
-        }
+        let related =
+            rules::check_relation(&reference, relation, node.span, expression_span, op, key);
+        self.extend(related.err().into_iter().flatten());
         Some(Spanned::new(reference, node.span))
     }
+}
 
-    fn check_literal_name(&mut self, reference: &TensorRef, op: &str, key: &str) {
-        if let Pattern::Structured(tokens) = &reference.pattern.node {
-            for token in tokens {
-                if !matches!(token.node, StructuredToken::Literal(_)) {
-                    self.error(diagnostics::pattern_where_name_expected(
-                        op, key, token.span,
-                    ));
-                }
-            }
-        }
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    fn check_against_source(
-        &mut self,
-        reference: &TensorRef,
-        expression_span: Option<TextSpan>,
-        span: Span,
-        source: &Spanned<TensorRef>,
-        op: &str,
-    ) {
-        match (&source.pattern.node, &reference.pattern.node) {
-            (Pattern::Regex(regex), Pattern::Regex(template)) => {
-                let text_span =
-                    expression_span.unwrap_or_else(|| TextSpan::exact(reference.pattern.span));
-                if let Err(error) = validate_template(template, regex, text_span) {
-                    self.error(error);
-                }
-            }
-            (Pattern::Structured(from), Pattern::Structured(to)) => {
-                if let Err(errors) = validate_structured_pair(from, to) {
-                    self.extend(errors);
-                }
-            }
-            _ => self.error(diagnostics::mixed_reference_kinds(op, span, source.span)),
+    #[test]
+    fn every_op_has_exactly_one_lowering() {
+        for name in OP_NAMES {
+            let entries = OP_TABLES
+                .into_iter()
+                .flatten()
+                .filter(|(op, _)| *op == name)
+                .count();
+            assert_eq!(
+                entries, 1,
+                "`{name}` has {entries} entries in the op tables"
+            );
         }
+        let listed: usize = OP_TABLES.iter().map(|table| table.len()).sum();
+        assert_eq!(
+            listed,
+            OP_NAMES.len(),
+            "the op tables list an op that does not exist"
+        );
     }
 }

@@ -11,6 +11,7 @@
 
 use super::scalars::{parse_bool, parse_float, parse_int};
 use crate::plan::ast::*;
+use crate::plan::reference::{slice_text, token_text};
 use std::fmt::Write as _;
 
 /// A YAML value to print in flow style.
@@ -562,43 +563,6 @@ fn reference(reference: &Spanned<TensorRef>) -> Flow {
     }
 }
 
-/// The source text of a structured token.
-pub(crate) fn token_text(token: &StructuredToken) -> String {
-    match token {
-        StructuredToken::Literal(text) => text.clone(),
-        StructuredToken::Bind(name) => format!("${name}"),
-        StructuredToken::Splat(name) => format!("*{name}"),
-        StructuredToken::Regex { names, regex } if names.is_empty() => format!("~{regex}"),
-        StructuredToken::Regex { names, regex } => format!("~{}::{regex}", names.join(",")),
-        StructuredToken::Template(parts) => parts
-            .iter()
-            .map(|part| match part {
-                TemplatePart::Text(text) => text.clone(),
-                TemplatePart::Variable(name) => format!("${{{name}}}"),
-            })
-            .collect(),
-    }
-}
-
-/// `[1:-2, ::2, 3]`.
-pub(crate) fn slice_text(slice: &Slice) -> String {
-    let components: Vec<String> = slice
-        .0
-        .iter()
-        .map(|component| match component {
-            SliceComponent::Index(index) => index.to_string(),
-            SliceComponent::Range { start, stop, step } => {
-                let bound = |b: &Option<i64>| b.map(|v| v.to_string()).unwrap_or_default();
-                match step {
-                    Some(step) => format!("{}:{}:{step}", bound(start), bound(stop)),
-                    None => format!("{}:{}", bound(start), bound(stop)),
-                }
-            }
-        })
-        .collect();
-    format!("[{}]", components.join(", "))
-}
-
 fn integers(values: &[i64]) -> Flow {
     Flow::Sequence(values.iter().map(|v| word(&v.to_string())).collect())
 }
@@ -697,39 +661,6 @@ mod tests {
         assert_eq!(quote("it's"), "it's");
         assert_eq!(quote("[it's]"), "'[it''s]'");
         assert_eq!(quote("a\tb"), "\"a\\tb\"");
-    }
-
-    #[test]
-    fn slices_and_tokens_print_as_written() {
-        let slice = Slice(vec![
-            SliceComponent::Range {
-                start: Some(1),
-                stop: Some(-2),
-                step: None,
-            },
-            SliceComponent::Range {
-                start: None,
-                stop: None,
-                step: Some(2),
-            },
-            SliceComponent::Index(3),
-        ]);
-        assert_eq!(slice_text(&slice), "[1:-2, ::2, 3]");
-        assert_eq!(slice_text(&Slice::default()), "[]");
-        assert_eq!(
-            token_text(&StructuredToken::Regex {
-                names: vec!["a".into(), "b".into()],
-                regex: "(x)(y)".into()
-            }),
-            "~a,b::(x)(y)"
-        );
-        assert_eq!(
-            token_text(&StructuredToken::Template(vec![
-                TemplatePart::Text("l".into()),
-                TemplatePart::Variable("i".into())
-            ])),
-            "l${i}"
-        );
     }
 
     #[test]

@@ -13,6 +13,7 @@
 
 use super::lower::Lowerer;
 use super::node::{Node, Value};
+use crate::diagnostics::{Diagnostic, Span};
 use crate::plan::ast::{ShardSize, Spanned};
 use crate::plan::diagnostics;
 use crate::plan::reference::TextSpan;
@@ -160,26 +161,44 @@ impl Lowerer<'_> {
         }
     }
 
-    pub(crate) fn number(&mut self, node: &Node, what: &str) -> Option<Spanned<f64>> {
-        let text = self.scalar_for(node, what, "a number")?;
-        match parse_float(text) {
+    /// A scalar that `parse` reads; `refused` builds the diagnostic for one it does not (from
+    /// `what`, the text and its span).
+    fn parsed<T>(
+        &mut self,
+        node: &Node,
+        what: &str,
+        expected: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+        refused: impl FnOnce(&str, &str, Span) -> Diagnostic,
+    ) -> Option<Spanned<T>> {
+        let text = self.scalar_for(node, what, expected)?;
+        match parse(text) {
             Some(value) => Some(Spanned::new(value, node.span)),
             None => {
-                self.error(diagnostics::not_a_number(what, text, node.span));
+                self.error(refused(what, text, node.span));
                 None
             }
         }
     }
 
+    pub(crate) fn number(&mut self, node: &Node, what: &str) -> Option<Spanned<f64>> {
+        self.parsed(
+            node,
+            what,
+            "a number",
+            parse_float,
+            diagnostics::not_a_number,
+        )
+    }
+
     pub(crate) fn integer(&mut self, node: &Node, what: &str) -> Option<Spanned<i64>> {
-        let text = self.scalar_for(node, what, "an integer")?;
-        match parse_int(text) {
-            Some(value) => Some(Spanned::new(value, node.span)),
-            None => {
-                self.error(diagnostics::not_an_integer(what, text, node.span));
-                None
-            }
-        }
+        self.parsed(
+            node,
+            what,
+            "an integer",
+            parse_int,
+            diagnostics::not_an_integer,
+        )
     }
 
     /// A non-negative integer (`positive`: at least 1).
@@ -254,25 +273,19 @@ impl Lowerer<'_> {
     }
 
     pub(crate) fn boolean(&mut self, node: &Node, what: &str) -> Option<Spanned<bool>> {
-        let text = self.scalar_for(node, what, "true or false")?;
-        match parse_bool(text) {
-            Some(value) => Some(Spanned::new(value, node.span)),
-            None => {
-                self.error(diagnostics::not_a_bool(what, text, node.span));
-                None
-            }
-        }
+        self.parsed(
+            node,
+            what,
+            "true or false",
+            parse_bool,
+            diagnostics::not_a_bool,
+        )
     }
 
     pub(crate) fn dtype(&mut self, node: &Node, what: &str) -> Option<Spanned<DType>> {
-        let text = self.scalar_for(node, what, "a dtype name")?;
-        match DType::from_plan_name(text.trim()) {
-            Some(dtype) => Some(Spanned::new(dtype, node.span)),
-            None => {
-                self.error(diagnostics::unknown_dtype(text, node.span));
-                None
-            }
-        }
+        let parse = |text: &str| DType::from_plan_name(text.trim());
+        let refused = |_: &str, text: &str, span| diagnostics::unknown_dtype(text, span);
+        self.parsed(node, what, "a dtype name", parse, refused)
     }
 
     /// One of a fixed set of words (compared case-sensitively, as BrainSurgery does).
@@ -282,15 +295,18 @@ impl Lowerer<'_> {
         what: &str,
         choices: &[(&str, T)],
     ) -> Option<Spanned<T>> {
-        let text = self.scalar_for(node, what, "a word")?;
-        match choices.iter().find(|(name, _)| *name == text.trim()) {
-            Some((_, value)) => Some(Spanned::new(*value, node.span)),
-            None => {
-                let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
-                self.error(diagnostics::unknown_choice(what, text, node.span, &names));
-                None
-            }
-        }
+        let parse = |text: &str| {
+            let text = text.trim();
+            choices
+                .iter()
+                .find(|(name, _)| *name == text)
+                .map(|(_, value)| *value)
+        };
+        let refused = |what: &str, text: &str, span| {
+            let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
+            diagnostics::unknown_choice(what, text, span, &names)
+        };
+        self.parsed(node, what, "a word", parse, refused)
     }
 
     pub(crate) fn shard_size(&mut self, node: &Node, what: &str) -> Option<Spanned<ShardSize>> {

@@ -1,45 +1,55 @@
 //! Lowering of the ops that manage the session rather than tensor values: help, prefixes, set,
 //! exit, dump, diff, assert, load, save and execute.
 //!
-//! Receives the op name, its keyword span and its payload node; returns the lowered [`Op`] or
-//! records diagnostics. String payloads are accepted where BrainSurgery accepts them (`load: path`,
-//! `save: path`, `help: copy`); `exit` takes no payload; `execute` takes exactly one of
-//! `transforms`, `plan`, `plan-yaml` and `path`, and a `plan-yaml` string is parsed as a YAML
-//! source of its own.
+//! Receives an op's payload (opened with the keys its entry in [`OPS`] names, for the ops that
+//! take only a mapping); returns the lowered [`Op`] or records diagnostics. String payloads are
+//! accepted where BrainSurgery accepts them (`load: path`, `save: path`, `help: copy`); `exit`
+//! takes no payload; `execute` takes exactly one of `transforms`, `plan`, `plan-yaml` and `path`,
+//! and a `plan-yaml` string is parsed as a YAML source of its own. The rules on `load` and `save`
+//! options, paths and aliases are the shared ones of [`crate::plan::rules`].
 
-use super::fields::{optional_read, Fields};
-use super::lower::{Lowerer, Relation};
+use super::fields::Fields;
+use super::lower::{Lowerer, Lowering, OpTable};
 use super::node::{parse_document, Node, Value};
 use crate::diagnostics::Span;
 use crate::plan::ast::{
-    Diff, DiffSides, Dump, DumpFormat, DumpVerbosity, Execute, FileFormat, Help, HelpTopic, Load,
-    Op, Plan, Prefixes, Save, Set, Spanned, ASSERT_NAMES, OP_NAMES,
+    Diff, DiffSides, Dump, Execute, Help, HelpTopic, Load, Op, Plan, Prefixes, Save, Set, Spanned,
+    ASSERT_NAMES, OP_NAMES,
 };
 use crate::plan::diagnostics;
+use crate::plan::rules::{self, Relation, Syntax};
 
-pub(super) fn lower(
-    lower: &mut Lowerer<'_>,
-    name: &'static str,
-    keyword_span: Span,
-    payload: &Node,
-) -> Option<Op> {
-    match name {
-        "help" => help(lower, keyword_span, payload),
-        "prefixes" => prefixes(lower, name, keyword_span, payload),
-        "set" => set(lower, name, keyword_span, payload),
-        "exit" => exit(lower, payload),
-        "dump" => dump(lower, name, keyword_span, payload),
-        "diff" => diff(lower, name, keyword_span, payload),
-        "assert" => lower.assertion(payload).map(Op::Assert),
-        "load" => load(lower, name, keyword_span, payload),
-        "save" => save(lower, name, keyword_span, payload),
-        "execute" => execute(lower, name, keyword_span, payload),
-        _ => {
-            lower.error(diagnostics::unknown_op(name, keyword_span));
-            None
-        }
-    }
-}
+/// Each op of this module, with its keys when it takes only a mapping.
+pub(super) const OPS: OpTable = &[
+    ("help", Lowering::Payload(help)),
+    (
+        "prefixes",
+        Lowering::Keys(&["mode", "alias", "from", "to"], prefixes),
+    ),
+    (
+        "set",
+        Lowering::Keys(&["dry-run", "preview", "verbose"], set),
+    ),
+    ("exit", Lowering::Payload(exit)),
+    (
+        "dump",
+        Lowering::Keys(&["target", "format", "verbosity"], dump),
+    ),
+    (
+        "diff",
+        Lowering::Keys(
+            &["mode", "left", "right", "left_alias", "right_alias", "eps"],
+            diff,
+        ),
+    ),
+    (
+        "assert",
+        Lowering::Payload(|lower, _, payload| lower.assertion(payload).map(Op::Assert)),
+    ),
+    ("load", Lowering::Payload(load)),
+    ("save", Lowering::Payload(save)),
+    ("execute", Lowering::Payload(execute)),
+];
 
 fn help(lower: &mut Lowerer<'_>, keyword_span: Span, payload: &Node) -> Option<Op> {
     let topic = match &payload.value {
@@ -99,19 +109,7 @@ enum PrefixMode {
     Rename,
 }
 
-fn prefixes(
-    lower: &mut Lowerer<'_>,
-    name: &'static str,
-    keyword_span: Span,
-    payload: &Node,
-) -> Option<Op> {
-    let fields = Fields::open(
-        lower,
-        name,
-        keyword_span,
-        payload,
-        &["mode", "alias", "from", "to"],
-    )?;
+fn prefixes(lower: &mut Lowerer<'_>, fields: &Fields<'_>) -> Option<Op> {
     let mode = match fields.optional("mode") {
         None => PrefixMode::List,
         Some(node) => {
@@ -129,11 +127,6 @@ fn prefixes(
                 .node
         }
     };
-    let alias = |lower: &mut Lowerer<'_>, key: &str| {
-        fields
-            .required(lower, key)
-            .and_then(|n| lower.string(n, &fields.what(key)))
-    };
     let prefixes = match mode {
         PrefixMode::List => {
             fields.reject_for_mode(lower, "list", &["alias", "from", "to"]);
@@ -146,7 +139,7 @@ fn prefixes(
                 "remove"
             };
             fields.reject_for_mode(lower, mode_name, &["from", "to"]);
-            let alias = alias(lower, "alias")?;
+            let alias = fields.read(lower, "alias", Lowerer::string)?;
             if matches!(mode, PrefixMode::Add) {
                 Prefixes::Add { alias }
             } else {
@@ -155,47 +148,20 @@ fn prefixes(
         }
         PrefixMode::Rename => {
             fields.reject_for_mode(lower, "rename", &["alias"]);
-            let from = alias(lower, "from");
-            let to = alias(lower, "to");
+            let from = fields.read(lower, "from", Lowerer::string);
+            let to = fields.read(lower, "to", Lowerer::string);
             let (from, to) = (from?, to?);
-            if from.node == to.node {
-                lower.error(diagnostics::invalid_argument(
-                    "prefixes rename needs two different aliases",
-                    "same as `from`",
-                    to.span,
-                    "rename to a new alias",
-                ));
-                return None;
-            }
+            lower.check(rules::distinct_aliases(&from, &to))?;
             Prefixes::Rename { from, to }
         }
     };
     Some(Op::Prefixes(prefixes))
 }
 
-fn set(
-    lower: &mut Lowerer<'_>,
-    name: &'static str,
-    keyword_span: Span,
-    payload: &Node,
-) -> Option<Op> {
-    let fields = Fields::open(
-        lower,
-        name,
-        keyword_span,
-        payload,
-        &["dry-run", "preview", "verbose"],
-    )?;
-    let mut flag = |key: &str| {
-        optional_read(
-            fields
-                .optional(key)
-                .map(|n| lower.boolean(n, &fields.what(key))),
-        )
-    };
-    let dry_run = flag("dry-run");
-    let preview = flag("preview");
-    let verbose = flag("verbose");
+fn set(lower: &mut Lowerer<'_>, fields: &Fields<'_>) -> Option<Op> {
+    let dry_run = fields.read_optional(lower, "dry-run", Lowerer::boolean);
+    let preview = fields.read_optional(lower, "preview", Lowerer::boolean);
+    let verbose = fields.read_optional(lower, "verbose", Lowerer::boolean);
     Some(Op::Set(Set {
         dry_run: dry_run?,
         preview: preview?,
@@ -203,7 +169,7 @@ fn set(
     }))
 }
 
-fn exit(lower: &mut Lowerer<'_>, payload: &Node) -> Option<Op> {
+fn exit(lower: &mut Lowerer<'_>, _: Span, payload: &Node) -> Option<Op> {
     match &payload.value {
         Value::Null => Some(Op::Exit),
         Value::Mapping(entries) if entries.is_empty() => Some(Op::Exit),
@@ -214,46 +180,14 @@ fn exit(lower: &mut Lowerer<'_>, payload: &Node) -> Option<Op> {
     }
 }
 
-fn dump(
-    lower: &mut Lowerer<'_>,
-    name: &'static str,
-    keyword_span: Span,
-    payload: &Node,
-) -> Option<Op> {
-    let fields = Fields::open(
-        lower,
-        name,
-        keyword_span,
-        payload,
-        &["target", "format", "verbosity"],
-    )?;
-    let target = optional_read(
-        fields
-            .optional("target")
-            .map(|n| lower.reference_node(n, name, "target", Relation::Source, true)),
-    );
-    let format = optional_read(fields.optional("format").map(|n| {
-        lower.choice(
-            n,
-            "dump format",
-            &[
-                ("compact", DumpFormat::Compact),
-                ("tree", DumpFormat::Tree),
-                ("json", DumpFormat::Json),
-            ],
-        )
-    }));
-    let verbosity = optional_read(fields.optional("verbosity").map(|n| {
-        lower.choice(
-            n,
-            "dump verbosity",
-            &[
-                ("shape", DumpVerbosity::Shape),
-                ("stat", DumpVerbosity::Stat),
-                ("full", DumpVerbosity::Full),
-            ],
-        )
-    }));
+fn dump(lower: &mut Lowerer<'_>, fields: &Fields<'_>) -> Option<Op> {
+    let target = lower.optional_reference(fields, "target", Relation::Source);
+    let format = fields.read_optional(lower, "format", |lower, node, _| {
+        lower.choice(node, "dump format", &rules::DUMP_FORMATS)
+    });
+    let verbosity = fields.read_optional(lower, "verbosity", |lower, node, _| {
+        lower.choice(node, "dump verbosity", &rules::DUMP_VERBOSITIES)
+    });
     Some(Op::Dump(Dump {
         target: target?,
         format: format?,
@@ -261,14 +195,7 @@ fn dump(
     }))
 }
 
-fn diff(
-    lower: &mut Lowerer<'_>,
-    name: &'static str,
-    keyword_span: Span,
-    payload: &Node,
-) -> Option<Op> {
-    let keys = ["mode", "left", "right", "left_alias", "right_alias", "eps"];
-    let fields = Fields::open(lower, name, keyword_span, payload, &keys)?;
+fn diff(lower: &mut Lowerer<'_>, fields: &Fields<'_>) -> Option<Op> {
     let aliases_mode = match fields.optional("mode") {
         None => false,
         Some(node) => {
@@ -279,13 +206,8 @@ fn diff(
     };
     let sides = if aliases_mode {
         fields.reject_for_mode(lower, "aliases", &["left", "right"]);
-        let mut alias = |key: &str| {
-            fields
-                .required(lower, key)
-                .and_then(|n| lower.string(n, &fields.what(key)))
-        };
-        let left_alias = alias("left_alias");
-        let right_alias = alias("right_alias");
+        let left_alias = fields.read(lower, "left_alias", Lowerer::string);
+        let right_alias = fields.read(lower, "right_alias", Lowerer::string);
         DiffSides::Aliases {
             left_alias: left_alias?,
             right_alias: right_alias?,
@@ -293,37 +215,26 @@ fn diff(
     } else {
         fields.reject_for_mode(lower, "refs", &["left_alias", "right_alias"]);
         // Both sides are matched on their own: diff compares by identical name.
-        let left = lower.reference(&fields, "left", Relation::Source, true);
-        let right = lower.reference(&fields, "right", Relation::Source, true);
+        let left = lower.reference(fields, "left", Relation::Source);
+        let right = lower.reference(fields, "right", Relation::Source);
         DiffSides::Refs {
             left: left?,
             right: right?,
         }
     };
-    let eps = lower.eps(&fields)?;
+    let eps = lower.eps(fields)?;
     Some(Op::Diff(Diff { sides, eps }))
 }
 
+/// A path that is not blank (`what` names it in messages).
 fn non_empty_path(lower: &mut Lowerer<'_>, node: &Node, what: &str) -> Option<Spanned<String>> {
     let path = lower.string(node, what)?;
-    if path.node.trim().is_empty() {
-        lower.error(diagnostics::invalid_argument(
-            &format!("{what} must not be empty"),
-            "empty path",
-            node.span,
-            "write the file or directory to use",
-        ));
-        return None;
-    }
+    lower.check(rules::non_empty_path(what, &path))?;
     Some(path)
 }
 
-fn load(
-    lower: &mut Lowerer<'_>,
-    name: &'static str,
-    keyword_span: Span,
-    payload: &Node,
-) -> Option<Op> {
+/// `load: path`, or a mapping with `path`, `alias`, `to` and `format`.
+fn load(lower: &mut Lowerer<'_>, keyword_span: Span, payload: &Node) -> Option<Op> {
     if let Value::Scalar(_) = payload.value {
         let path = non_empty_path(lower, payload, "load path")?;
         return Some(Op::Load(Load {
@@ -333,48 +244,20 @@ fn load(
             format: None,
         }));
     }
-    let fields = Fields::open(
-        lower,
-        name,
-        keyword_span,
-        payload,
-        &["path", "alias", "to", "format"],
-    )?;
-    let path = fields
-        .required(lower, "path")
-        .and_then(|n| non_empty_path(lower, n, &fields.what("path")));
-    let alias = optional_read(
-        fields
-            .optional("alias")
-            .map(|n| lower.string(n, &fields.what("alias"))),
-    );
-    let to = optional_read(
-        fields
-            .optional("to")
-            .map(|n| lower.reference_node(n, name, "to", Relation::Name, false)),
-    );
-    let format = optional_read(fields.optional("format").map(|n| {
-        lower.choice(
-            n,
-            "load format",
-            &[
-                ("auto", FileFormat::Auto),
-                ("safetensors", FileFormat::Safetensors),
-                ("torch", FileFormat::Torch),
-                ("numpy", FileFormat::Numpy),
-            ],
-        )
-    }));
+    let keys = ["path", "alias", "to", "format"];
+    let fields = Fields::open(lower, "load", keyword_span, payload, &keys)?;
+    let path = fields.read(lower, "path", non_empty_path);
+    let alias = fields.read_optional(lower, "alias", Lowerer::string);
+    let to = lower.optional_reference(&fields, "to", Relation::Name);
+    let format = fields.read_optional(lower, "format", |lower, node, _| {
+        lower.choice(node, "load format", &rules::LOAD_FORMATS)
+    });
     let (path, alias, to, format) = (path?, alias?, to?, format?);
-    if let (Some(format), None) = (&format, &to) {
-        lower.error(diagnostics::invalid_argument(
-            "load `format` applies only to a single tensor (with `to`)",
-            "format without `to`",
-            format.span,
-            "add `to: <name>` to load one tensor, or remove `format` (checkpoints are detected)",
-        ));
-        return None;
-    }
+    lower.check(rules::load_format(
+        Syntax::Yaml,
+        format.as_ref(),
+        to.is_some(),
+    ))?;
     Some(Op::Load(Load {
         path,
         alias,
@@ -383,12 +266,8 @@ fn load(
     }))
 }
 
-fn save(
-    lower: &mut Lowerer<'_>,
-    name: &'static str,
-    keyword_span: Span,
-    payload: &Node,
-) -> Option<Op> {
+/// `save: path`, or a mapping with `path`, `alias`, `target`, `format` and `shard`.
+fn save(lower: &mut Lowerer<'_>, keyword_span: Span, payload: &Node) -> Option<Op> {
     if let Value::Scalar(_) = payload.value {
         let path = non_empty_path(lower, payload, "save path")?;
         return Some(Op::Save(Save {
@@ -400,70 +279,21 @@ fn save(
         }));
     }
     let keys = ["path", "alias", "target", "format", "shard"];
-    let fields = Fields::open(lower, name, keyword_span, payload, &keys)?;
-    let path = fields
-        .required(lower, "path")
-        .and_then(|n| non_empty_path(lower, n, &fields.what("path")));
-    let alias = optional_read(
-        fields
-            .optional("alias")
-            .map(|n| lower.string(n, &fields.what("alias"))),
-    );
-    let target = optional_read(
-        fields
-            .optional("target")
-            .map(|n| lower.reference_node(n, name, "target", Relation::Name, false)),
-    );
-    let format = optional_read(fields.optional("format").map(|n| {
-        lower.choice(
-            n,
-            "save format",
-            &[
-                ("safetensors", FileFormat::Safetensors),
-                ("torch", FileFormat::Torch),
-                ("numpy", FileFormat::Numpy),
-                ("dcp", FileFormat::Dcp),
-            ],
-        )
-    }));
-    let shard = optional_read(
-        fields
-            .optional("shard")
-            .map(|n| lower.shard_size(n, &fields.what("shard"))),
-    );
+    let fields = Fields::open(lower, "save", keyword_span, payload, &keys)?;
+    let path = fields.read(lower, "path", non_empty_path);
+    let alias = fields.read_optional(lower, "alias", Lowerer::string);
+    let target = lower.optional_reference(&fields, "target", Relation::Name);
+    let format = fields.read_optional(lower, "format", |lower, node, _| {
+        lower.choice(node, "save format", &rules::SAVE_FORMATS)
+    });
+    let shard = fields.read_optional(lower, "shard", Lowerer::shard_size);
     let (path, alias, target, format, shard) = (path?, alias?, target?, format?, shard?);
-    let problem = match (&format, &target, &shard) {
-        (Some(f), None, _) if f.node == FileFormat::Numpy => Some((
-            f.span,
-            "save format `numpy` writes one tensor",
-            "add `target: <name>`",
-        )),
-        (Some(f), Some(_), _) if f.node == FileFormat::Dcp => Some((
-            f.span,
-            "save format `dcp` writes a whole alias, not one tensor",
-            "remove `target`, or save the tensor as safetensors, torch or numpy",
-        )),
-        (_, Some(_), Some(s)) => Some((
-            s.span,
-            "save `shard` applies to a whole alias, not one tensor",
-            "remove `shard` or `target`",
-        )),
-        (Some(f), None, Some(_)) if f.node != FileFormat::Safetensors => Some((
-            f.span,
-            "save `shard` is only supported for safetensors output",
-            "remove `shard` or save as safetensors",
-        )),
-        _ => None,
-    };
-    if let Some((span, message, help)) = problem {
-        lower.error(diagnostics::invalid_argument(
-            message,
-            "conflicts here",
-            span,
-            help,
-        ));
-        return None;
-    }
+    lower.check(rules::save_conflict(
+        Syntax::Yaml,
+        format.as_ref(),
+        target.is_some(),
+        shard.as_ref(),
+    ))?;
     Some(Op::Save(Save {
         path,
         alias,
@@ -473,14 +303,9 @@ fn save(
     }))
 }
 
-fn execute(
-    lower: &mut Lowerer<'_>,
-    name: &'static str,
-    keyword_span: Span,
-    payload: &Node,
-) -> Option<Op> {
+fn execute(lower: &mut Lowerer<'_>, keyword_span: Span, payload: &Node) -> Option<Op> {
     let keys = ["transforms", "plan", "plan-yaml", "path"];
-    let fields = Fields::open(lower, name, keyword_span, payload, &keys)?;
+    let fields = Fields::open(lower, "execute", keyword_span, payload, &keys)?;
     let written: Vec<_> = keys.iter().filter_map(|key| fields.entry(key)).collect();
     match written.as_slice() {
         [] => {
@@ -494,7 +319,7 @@ fn execute(
         }
         [first, second, ..] => {
             lower.error(diagnostics::conflicting_keys(
-                name,
+                "execute",
                 &first.key,
                 &second.key,
                 second.key_span,

@@ -6,7 +6,8 @@
 //! (and it is not a number or a keyword), between slashes only when `slash_body` reads it whole,
 //! and as an escaped string otherwise, which always works.
 
-use crate::plan::ast::{Pattern, Slice, SliceComponent, StructuredToken, TemplatePart, TensorRef};
+use crate::plan::ast::{Pattern, StructuredToken, TensorRef};
+use crate::plan::reference::{slice_text, token_text};
 use crate::plan::terse::grammar::{PlanParser, Rule};
 use pest::Parser;
 
@@ -92,24 +93,6 @@ pub fn regex(text: &str) -> String {
     string(text)
 }
 
-/// The text a structured token is written as (the form the shared token parser reads).
-pub fn token_text(token: &StructuredToken) -> String {
-    match token {
-        StructuredToken::Literal(text) => text.clone(),
-        StructuredToken::Bind(name) => format!("${name}"),
-        StructuredToken::Splat(name) => format!("*{name}"),
-        StructuredToken::Regex { names, regex } if names.is_empty() => format!("~{regex}"),
-        StructuredToken::Regex { names, regex } => format!("~{}::{regex}", names.join(",")),
-        StructuredToken::Template(parts) => parts
-            .iter()
-            .map(|part| match part {
-                TemplatePart::Text(text) => text.clone(),
-                TemplatePart::Variable(name) => format!("${{{name}}}"),
-            })
-            .collect(),
-    }
-}
-
 /// A structured token, bare when the token rules read it whole, else quoted.
 fn token(token: &StructuredToken, quote: bool) -> String {
     let text = token_text(token);
@@ -151,27 +134,6 @@ pub fn pattern(pattern: &Pattern, after_alias: bool) -> String {
     }
 }
 
-/// `[c1, c2, …]` in Python's notation.
-pub fn slice(slice: &Slice) -> String {
-    let bound = |value: Option<i64>| value.map_or_else(String::new, |v| v.to_string());
-    let components: Vec<String> = slice
-        .0
-        .iter()
-        .map(|component| match component {
-            SliceComponent::Index(index) => index.to_string(),
-            SliceComponent::Range { start, stop, step } => {
-                let mut text = format!("{}:{}", bound(*start), bound(*stop));
-                if let Some(step) = step {
-                    text.push(':');
-                    text.push_str(&step.to_string());
-                }
-                text
-            }
-        })
-        .collect();
-    format!("[{}]", components.join(", "))
-}
-
 /// `[alias::]pattern[::[slice]]`.
 pub fn reference(reference: &TensorRef) -> String {
     let mut out = String::new();
@@ -182,7 +144,7 @@ pub fn reference(reference: &TensorRef) -> String {
     out.push_str(&pattern(&reference.pattern.node, reference.alias.is_some()));
     if let Some(cut) = &reference.slice {
         out.push_str("::");
-        out.push_str(&slice(&cut.node));
+        out.push_str(&slice_text(&cut.node));
     }
     out
 }
