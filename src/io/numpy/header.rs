@@ -1,0 +1,395 @@
+//! The `.npy` header: the magic, a version, and a Python dict literal describing one array.
+//!
+//! [`parse`] receives the first bytes of an `.npy` stream (at least [`required_len`] of them) and
+//! returns the array's dtype, shape, memory order and where its data starts; versions 1.0, 2.0
+//! and 3.0 are read (they differ in the width of the header length and in the header's text
+//! encoding). Only little-endian (or byte-sized) numeric dtypes that safetensors shares with
+//! NumPy are accepted; structured, object, big-endian and other dtypes are refused with the
+//! reason. [`render`] writes the header NumPy itself writes for such an array, padded so that
+//! the data starts 64-byte aligned.
+
+use crate::tensor::DType;
+
+/// Every `.npy` stream starts with these bytes.
+pub const MAGIC: [u8; 6] = *b"\x93NUMPY";
+/// Magic, two version bytes and the shortest (version 1) length field.
+const PREAMBLE_LEN: usize = 10;
+/// NumPy refuses headers above 10,000 bytes by default; we allow more but not without bound.
+pub const MAX_HEADER_LEN: usize = 1 << 20;
+/// NumPy aligns the data of the arrays it writes to this many bytes.
+const ALIGNMENT: usize = 64;
+
+/// What a header says about its array.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NpyHeader {
+    pub dtype: DType,
+    pub shape: Vec<u64>,
+    /// Column-major storage (`fortran_order: True`).
+    pub fortran_order: bool,
+    /// Bytes from the stream's start to the array data.
+    pub data_offset: usize,
+}
+
+/// NumPy's `descr` for each dtype both sides share.
+const DESCRIPTORS: [(&str, DType); 13] = [
+    ("b1", DType::BOOL),
+    ("u1", DType::U8),
+    ("i1", DType::I8),
+    ("i2", DType::I16),
+    ("u2", DType::U16),
+    ("i4", DType::I32),
+    ("u4", DType::U32),
+    ("i8", DType::I64),
+    ("u8", DType::U64),
+    ("f2", DType::F16),
+    ("f4", DType::F32),
+    ("f8", DType::F64),
+    ("c8", DType::C64),
+];
+
+/// The `descr` NumPy writes for `dtype`, or `None` when NumPy has no such type (bfloat16, the
+/// float8 and sub-byte formats).
+pub fn descriptor(dtype: DType) -> Option<String> {
+    let (code, _) = DESCRIPTORS.iter().find(|(_, d)| *d == dtype)?;
+    let order = if dtype.bit_size() == 8 { '|' } else { '<' };
+    Some(format!("{order}{code}"))
+}
+
+fn dtype_of(descr: &str) -> Result<DType, String> {
+    let unsupported = || {
+        format!(
+            "dtype `{descr}` is not supported (NumPy has no bfloat16 or float8; supported: {})",
+            DESCRIPTORS
+                .iter()
+                .map(|(code, _)| *code)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let mut characters = descr.chars();
+    let order = characters.next().ok_or_else(unsupported)?;
+    let code = characters.as_str();
+    let (_, dtype) = DESCRIPTORS
+        .iter()
+        .find(|(candidate, _)| *candidate == code)
+        .ok_or_else(unsupported)?;
+    match order {
+        '<' | '=' | '|' if dtype.bit_size() == 8 => Ok(*dtype),
+        '>' if dtype.bit_size() == 8 => Ok(*dtype),
+        // `=` is native order, and brainsurgery only runs on little-endian machines.
+        '<' | '=' => Ok(*dtype),
+        '>' => Err(format!(
+            "dtype `{descr}` is big-endian; re-save the array as little-endian (`array.astype(\"<{code}\")`)"
+        )),
+        _ => Err(unsupported()),
+    }
+}
+
+/// How many bytes of the stream the header takes, from its first ten (or twelve) bytes.
+pub fn required_len(start: &[u8]) -> Result<usize, String> {
+    if start.len() < PREAMBLE_LEN || start[..6] != MAGIC {
+        return Err("it does not start with the NumPy magic".into());
+    }
+    let (width, version) = match (start[6], start[7]) {
+        (1, 0) => (2, 1),
+        (2, 0) | (3, 0) => (4, start[6]),
+        (major, minor) => return Err(format!("format version {major}.{minor} is not supported")),
+    };
+    let Some(length) = start.get(8..8 + width) else {
+        return Err("the header is truncated".into());
+    };
+    let mut word = [0u8; 4];
+    word[..width].copy_from_slice(length);
+    let header_len = u32::from_le_bytes(word) as usize;
+    if header_len > MAX_HEADER_LEN {
+        return Err(format!(
+            "a version {version} header of {header_len} bytes is above the {MAX_HEADER_LEN}-byte limit"
+        ));
+    }
+    Ok(8 + width + header_len)
+}
+
+/// Parses a header; `bytes` must hold at least [`required_len`] bytes.
+pub fn parse(bytes: &[u8]) -> Result<NpyHeader, String> {
+    let data_offset = required_len(bytes)?;
+    let Some(text) = bytes.get(..data_offset) else {
+        return Err("the header is truncated".into());
+    };
+    let text_start = if bytes[6] == 1 { 10 } else { 12 };
+    let text = &text[text_start..];
+    // Versions 1 and 2 are Latin-1, version 3 UTF-8; the dict itself is ASCII either way.
+    let text: String = if bytes[6] == 3 {
+        std::str::from_utf8(text)
+            .map_err(|_| "the header is not valid UTF-8".to_string())?
+            .to_string()
+    } else {
+        text.iter().map(|&byte| char::from(byte)).collect()
+    };
+    let fields = literal::parse_dict(&text)?;
+    let mut descr = None;
+    let mut fortran_order = None;
+    let mut shape = None;
+    for (key, value) in fields {
+        match (key.as_str(), value) {
+            ("descr", literal::Literal::String(text)) => descr = Some(text),
+            ("fortran_order", literal::Literal::Bool(flag)) => fortran_order = Some(flag),
+            ("shape", literal::Literal::Tuple(dimensions)) => shape = Some(dimensions),
+            ("descr", _) => return Err("structured dtypes are not supported".into()),
+            (key, _) => return Err(format!("the header has an unexpected entry `{key}`")),
+        }
+    }
+    let (Some(descr), Some(fortran_order), Some(shape)) = (descr, fortran_order, shape) else {
+        return Err("the header must have `descr`, `fortran_order` and `shape`".into());
+    };
+    Ok(NpyHeader {
+        dtype: dtype_of(&descr)?,
+        shape,
+        fortran_order,
+        data_offset,
+    })
+}
+
+/// The header NumPy writes for a C-order array of `descr` and `shape`: version 1.0 unless the
+/// text needs a longer length field, padded with spaces and a newline to a multiple of 64 bytes.
+pub fn render(descr: &str, shape: &[u64]) -> Vec<u8> {
+    let dimensions = match shape {
+        [single] => format!("({single},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let mut text =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {dimensions}, }}");
+    let mut version = 1u8;
+    let mut preamble = PREAMBLE_LEN;
+    if (preamble + text.len() + 1).next_multiple_of(ALIGNMENT) - preamble > u16::MAX as usize {
+        version = 2;
+        preamble = PREAMBLE_LEN + 2;
+    }
+    let total = (preamble + text.len() + 1).next_multiple_of(ALIGNMENT);
+    text.extend(std::iter::repeat_n(' ', total - preamble - text.len() - 1));
+    text.push('\n');
+    let mut header = MAGIC.to_vec();
+    header.extend([version, 0]);
+    if version == 1 {
+        header.extend((text.len() as u16).to_le_bytes());
+    } else {
+        header.extend((text.len() as u32).to_le_bytes());
+    }
+    header.extend(text.as_bytes());
+    header
+}
+
+/// A reader for the small subset of Python literals `.npy` headers use.
+mod literal {
+    /// A header value.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Literal {
+        String(String),
+        Bool(bool),
+        Tuple(Vec<u64>),
+        /// Anything else (a list, as structured dtypes have); parsed only to be refused.
+        Other,
+    }
+
+    struct Cursor<'a> {
+        rest: &'a str,
+    }
+
+    impl Cursor<'_> {
+        fn skip_space(&mut self) {
+            self.rest = self.rest.trim_start();
+        }
+
+        fn eat(&mut self, token: char) -> bool {
+            self.skip_space();
+            match self.rest.strip_prefix(token) {
+                Some(rest) => {
+                    self.rest = rest;
+                    true
+                }
+                None => false,
+            }
+        }
+
+        fn expect(&mut self, token: char) -> Result<(), String> {
+            if self.eat(token) {
+                Ok(())
+            } else {
+                Err(format!("the header dict is malformed (expected `{token}`)"))
+            }
+        }
+
+        fn string(&mut self) -> Result<String, String> {
+            self.skip_space();
+            let quote = self
+                .rest
+                .chars()
+                .next()
+                .filter(|c| *c == '\'' || *c == '"')
+                .ok_or("the header dict is malformed (expected a string)")?;
+            let body = &self.rest[1..];
+            let end = body
+                .find(quote)
+                .ok_or("the header dict has an unterminated string")?;
+            if body[..end].contains('\\') {
+                return Err("escapes in header strings are not supported".into());
+            }
+            self.rest = &body[end + 1..];
+            Ok(body[..end].to_string())
+        }
+
+        fn integer(&mut self) -> Result<u64, String> {
+            self.skip_space();
+            let digits = self.rest.len()
+                - self
+                    .rest
+                    .trim_start_matches(|c: char| c.is_ascii_digit())
+                    .len();
+            let number = self.rest[..digits]
+                .parse::<u64>()
+                .map_err(|_| "a shape must hold non-negative integers".to_string())?;
+            // Python 2 wrote long integers with an `L` suffix.
+            self.rest = self.rest[digits..]
+                .strip_prefix('L')
+                .unwrap_or(&self.rest[digits..]);
+            Ok(number)
+        }
+
+        fn value(&mut self) -> Result<Literal, String> {
+            self.skip_space();
+            if self.rest.starts_with(['\'', '"']) {
+                return self.string().map(Literal::String);
+            }
+            for (word, flag) in [("True", true), ("False", false)] {
+                if let Some(rest) = self.rest.strip_prefix(word) {
+                    self.rest = rest;
+                    return Ok(Literal::Bool(flag));
+                }
+            }
+            if self.eat('(') {
+                let mut dimensions = Vec::new();
+                while !self.eat(')') {
+                    dimensions.push(self.integer()?);
+                    if !self.eat(',') {
+                        self.expect(')')?;
+                        break;
+                    }
+                }
+                return Ok(Literal::Tuple(dimensions));
+            }
+            if self.rest.starts_with('[') {
+                return Ok(Literal::Other);
+            }
+            Err("the header dict has a value of an unsupported kind".into())
+        }
+    }
+
+    /// The entries of a `{'key': value, …}` literal, which must be all the text holds.
+    pub fn parse_dict(text: &str) -> Result<Vec<(String, Literal)>, String> {
+        let mut cursor = Cursor { rest: text };
+        cursor.expect('{')?;
+        let mut entries = Vec::new();
+        while !cursor.eat('}') {
+            let key = cursor.string()?;
+            cursor.expect(':')?;
+            let value = cursor.value()?;
+            if value == Literal::Other {
+                // A list value cannot be skipped reliably; refuse it where it is found.
+                entries.push((key, value));
+                return Ok(entries);
+            }
+            entries.push((key, value));
+            if !cursor.eat(',') {
+                cursor.expect('}')?;
+                break;
+            }
+        }
+        cursor.skip_space();
+        if !cursor.rest.is_empty() {
+            return Err("the header has text after its dict".into());
+        }
+        Ok(entries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rendered_headers_parse_back_and_align() {
+        for (dtype, shape) in [
+            (DType::F32, vec![2u64, 3]),
+            (DType::BOOL, vec![5]),
+            (DType::I64, vec![]),
+            (DType::C64, vec![1, 2, 3, 4]),
+        ] {
+            let descr = descriptor(dtype).unwrap();
+            let header = render(&descr, &shape);
+            assert_eq!(header.len() % 64, 0);
+            let parsed = parse(&header).unwrap();
+            assert_eq!(parsed.dtype, dtype);
+            assert_eq!(parsed.shape, shape);
+            assert!(!parsed.fortran_order);
+            assert_eq!(parsed.data_offset, header.len());
+        }
+    }
+
+    #[test]
+    fn render_matches_numpy_text() {
+        let header = render("<f4", &[2, 3]);
+        let text = std::str::from_utf8(&header[10..]).unwrap();
+        assert!(text.starts_with("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"));
+        assert!(text.ends_with(" \n"));
+        let scalar = render("|b1", &[]);
+        assert!(std::str::from_utf8(&scalar[10..])
+            .unwrap()
+            .contains("'shape': ()"));
+    }
+
+    #[test]
+    fn unsupported_headers_say_why() {
+        let header = |text: &str| {
+            let mut bytes = MAGIC.to_vec();
+            bytes.extend([1, 0]);
+            bytes.extend((text.len() as u16).to_le_bytes());
+            bytes.extend(text.as_bytes());
+            parse(&bytes)
+        };
+        assert!(
+            header("{'descr': '>f4', 'fortran_order': False, 'shape': (3,), }")
+                .unwrap_err()
+                .contains("big-endian")
+        );
+        assert!(
+            header("{'descr': '<V2', 'fortran_order': False, 'shape': (3,), }")
+                .unwrap_err()
+                .contains("bfloat16")
+        );
+        assert!(
+            header("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,), }")
+                .unwrap_err()
+                .contains("structured")
+        );
+        assert!(header("{'descr': '<f4', 'shape': (3,), }")
+            .unwrap_err()
+            .contains("must have"));
+        assert!(header("{'descr': '<f4', 'fortran_order': False, 'shape': (-3,), }").is_err());
+        let text = "{'descr': '|u1', 'fortran_order': True, 'shape': (2, 3L), }";
+        assert_eq!(
+            header(text).unwrap(),
+            NpyHeader {
+                dtype: DType::U8,
+                shape: vec![2, 3],
+                fortran_order: true,
+                data_offset: 10 + text.len(),
+            }
+        );
+    }
+}
