@@ -18,6 +18,8 @@ const PREAMBLE_LEN: usize = 10;
 pub const MAX_HEADER_LEN: usize = 1 << 20;
 /// NumPy aligns the data of the arrays it writes to this many bytes.
 const ALIGNMENT: usize = 64;
+/// NumPy leaves room for the first dimension to grow to this many digits.
+const GROWTH_DIGITS: usize = 21;
 
 /// What a header says about its array.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,8 +151,10 @@ pub fn parse(bytes: &[u8]) -> Result<NpyHeader, String> {
     })
 }
 
-/// The header NumPy writes for a C-order array of `descr` and `shape`: version 1.0 unless the
-/// text needs a longer length field, padded with spaces and a newline to a multiple of 64 bytes.
+/// The header NumPy writes for a C-order array of `descr` and `shape`, byte for byte: the dict
+/// with its keys sorted, spare spaces after it so the first dimension can grow in place, then
+/// spaces (1 to 64) and a newline up to a multiple of 64 bytes; version 1.0 unless the length
+/// needs the wider field of 2.0.
 pub fn render(descr: &str, shape: &[u64]) -> Vec<u8> {
     let dimensions = match shape {
         [single] => format!("({single},)"),
@@ -165,23 +169,33 @@ pub fn render(descr: &str, shape: &[u64]) -> Vec<u8> {
     };
     let mut text =
         format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {dimensions}, }}");
-    let mut version = 1u8;
-    let mut preamble = PREAMBLE_LEN;
-    if (preamble + text.len() + 1).next_multiple_of(ALIGNMENT) - preamble > u16::MAX as usize {
-        version = 2;
-        preamble = PREAMBLE_LEN + 2;
+    if let Some(first) = shape.first() {
+        text.extend(std::iter::repeat_n(
+            ' ',
+            GROWTH_DIGITS.saturating_sub(first.to_string().len()),
+        ));
     }
-    let total = (preamble + text.len() + 1).next_multiple_of(ALIGNMENT);
-    text.extend(std::iter::repeat_n(' ', total - preamble - text.len() - 1));
-    text.push('\n');
+    let wrap = |preamble: usize| {
+        let used = preamble + text.len() + 1;
+        let padding = ALIGNMENT - used % ALIGNMENT;
+        text.len() + padding + 1
+    };
+    let (version, preamble) = if wrap(PREAMBLE_LEN) > u16::MAX as usize {
+        (2u8, PREAMBLE_LEN + 2)
+    } else {
+        (1u8, PREAMBLE_LEN)
+    };
+    let header_len = wrap(preamble);
     let mut header = MAGIC.to_vec();
     header.extend([version, 0]);
     if version == 1 {
-        header.extend((text.len() as u16).to_le_bytes());
+        header.extend((header_len as u16).to_le_bytes());
     } else {
-        header.extend((text.len() as u32).to_le_bytes());
+        header.extend((header_len as u32).to_le_bytes());
     }
     header.extend(text.as_bytes());
+    header.extend(std::iter::repeat_n(b' ', header_len - text.len() - 1));
+    header.push(b'\n');
     header
 }
 
