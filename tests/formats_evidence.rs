@@ -18,7 +18,12 @@ use formats_support::*;
 
 type Tensors = Vec<(String, TensorType, Vec<u8>)>;
 
-fn tensor(name: &str, dtype: DType, shape: &[u64], bytes: Vec<u8>) -> (String, TensorType, Vec<u8>) {
+fn tensor(
+    name: &str,
+    dtype: DType,
+    shape: &[u64],
+    bytes: Vec<u8>,
+) -> (String, TensorType, Vec<u8>) {
     let ty = TensorType::new(dtype, Shape::new(shape.to_vec()));
     assert_eq!(ty.byte_len(), Some(bytes.len() as u64), "{name}");
     (name.to_string(), ty, bytes)
@@ -41,7 +46,9 @@ fn common_tensors() -> Tensors {
             "encoder.half",
             DType::F16,
             &[3],
-            le(&[1.0f32, -2.5, 0.099975586], |v| half::f16::from_f32(v).to_le_bytes()),
+            le(&[1.0f32, -2.5, 0.099975586], |v| {
+                half::f16::from_f32(v).to_le_bytes()
+            }),
         ),
         tensor(
             "steps",
@@ -50,7 +57,12 @@ fn common_tensors() -> Tensors {
             le(&[-(1i64 << 50), 12345], i64::to_le_bytes),
         ),
         tensor("mask", DType::BOOL, &[2, 2], vec![1, 0, 0, 1]),
-        tensor("scalar", DType::F64, &[], le(&[-0.125f64], f64::to_le_bytes)),
+        tensor(
+            "scalar",
+            DType::F64,
+            &[],
+            le(&[-0.125f64], f64::to_le_bytes),
+        ),
         tensor("empty", DType::I32, &[0, 4], Vec::new()),
         tensor("bytes", DType::U8, &[4], vec![0, 1, 128, 255]),
     ]
@@ -63,10 +75,22 @@ fn torch_tensors() -> Tensors {
         "decoder.bf16",
         DType::BF16,
         &[2, 2],
-        le(&[1.0f32, -0.5, 256.0, 0.0078125], |v| half::bf16::from_f32(v).to_le_bytes()),
+        le(&[1.0f32, -0.5, 256.0, 0.0078125], |v| {
+            half::bf16::from_f32(v).to_le_bytes()
+        }),
     ));
-    tensors.push(tensor("decoder.fp8", DType::F8_E4M3, &[3], vec![0x38, 0xB8, 0x7E]));
-    tensors.push(tensor("decoder.u16", DType::U16, &[2], le(&[7u16, 65535], u16::to_le_bytes)));
+    tensors.push(tensor(
+        "decoder.fp8",
+        DType::F8_E4M3,
+        &[3],
+        vec![0x38, 0xB8, 0x7E],
+    ));
+    tensors.push(tensor(
+        "decoder.u16",
+        DType::U16,
+        &[2],
+        le(&[7u16, 65535], u16::to_le_bytes),
+    ));
     tensors
 }
 
@@ -90,7 +114,9 @@ fn check_resaved(path: &Path, tensors: &Tensors) {
     let checkpoint = Checkpoint::open(path).unwrap();
     assert_eq!(checkpoint.tensors().len(), tensors.len());
     for (name, ty, bytes) in tensors {
-        let info = checkpoint.tensor(name).unwrap_or_else(|| panic!("{name} missing"));
+        let info = checkpoint
+            .tensor(name)
+            .unwrap_or_else(|| panic!("{name} missing"));
         assert_eq!(&info.ty, ty, "{name}");
         assert_eq!(checkpoint.read(name).unwrap(), *bytes, "{name}");
     }

@@ -24,7 +24,7 @@ use super::format::{self, CheckpointFormat, DirectoryPlan, FileContents};
 use super::header;
 use super::index;
 use super::torch::zip::inflate_exact;
-use super::view::{gather, DataLayout, TensorBytes};
+use super::view::{gather, AllocationFailed, DataLayout, TensorBytes};
 use super::IoError;
 use crate::tensor::TensorType;
 
@@ -190,14 +190,16 @@ impl Checkpoint {
             .fetch_add(info.byte_len(), Ordering::Relaxed);
         let stored = self.bytes_of(info);
         let element_size = (info.ty.dtype.bit_size() / 8).max(1);
+        let out_of_memory = |failure: AllocationFailed| IoError::OutOfMemory {
+            tensor: info.name.clone(),
+            bytes: failure.len,
+        };
+        let dims = info.ty.shape.dims();
         match &info.layout {
             DataLayout::Contiguous => Ok(TensorBytes::mapped(stored)),
-            DataLayout::Strided { strides } => Ok(TensorBytes::owned(gather(
-                stored,
-                info.ty.shape.dims(),
-                strides,
-                element_size,
-            ))),
+            DataLayout::Strided { strides } => gather(stored, dims, strides, element_size)
+                .map(TensorBytes::owned)
+                .map_err(out_of_memory),
             DataLayout::Deflated {
                 inflated_len,
                 crc32,
@@ -212,10 +214,11 @@ impl Checkpoint {
                     }
                 })?;
                 let array = &inflated[*skip as usize..];
-                Ok(TensorBytes::owned(match strides {
-                    Some(strides) => gather(array, info.ty.shape.dims(), strides, element_size),
-                    None => array.to_vec(),
-                }))
+                let bytes = match strides {
+                    Some(strides) => gather(array, dims, strides, element_size),
+                    None => Ok(array.to_vec()),
+                };
+                bytes.map(TensorBytes::owned).map_err(out_of_memory)
             }
         }
     }

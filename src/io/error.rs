@@ -358,6 +358,9 @@ pub enum IoError {
         problem: String,
     },
 
+    #[error("tensor `{tensor}` needs a buffer of {bytes} bytes, which cannot be allocated")]
+    OutOfMemory { tensor: String, bytes: u64 },
+
     #[error("output tensor `{tensor}` is {dtype}, which {format} cannot store")]
     UnsupportedOutputDtype {
         tensor: String,
@@ -439,6 +442,7 @@ impl IoError {
             IoError::AmbiguousDirectory { .. } => "E0050",
             IoError::CorruptArchiveMember { .. } => "E0051",
             IoError::UnsupportedOutputDtype { .. } => "E0052",
+            IoError::OutOfMemory { .. } => "E0053",
         }
     }
 

@@ -69,6 +69,23 @@ pub(crate) fn strided_span(shape: &[u64], strides: &[u64], element_size: u64) ->
     last.checked_add(1)?.checked_mul(element_size)
 }
 
+/// A buffer of `len` bytes could not be allocated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AllocationFailed {
+    pub len: u64,
+}
+
+/// An empty buffer with room for `len` bytes, or an error instead of aborting the process (a
+/// view with zero strides can describe far more bytes than its file holds).
+pub(crate) fn buffer(len: u64) -> Result<Vec<u8>, AllocationFailed> {
+    let mut output = Vec::new();
+    usize::try_from(len)
+        .ok()
+        .and_then(|capacity| output.try_reserve_exact(capacity).ok())
+        .ok_or(AllocationFailed { len })?;
+    Ok(output)
+}
+
 /// Copies the elements of a strided view out of `source` in row-major order. `source` must hold
 /// [`strided_span`] bytes, which the opener checked.
 pub(crate) fn gather(
@@ -76,16 +93,20 @@ pub(crate) fn gather(
     shape: &[u64],
     strides: &[u64],
     element_size: usize,
-) -> Vec<u8> {
-    let count: u64 = shape.iter().product();
-    let mut output = Vec::with_capacity(count as usize * element_size);
+) -> Result<Vec<u8>, AllocationFailed> {
+    let count = shape
+        .iter()
+        .try_fold(1u64, |total, &length| total.checked_mul(length))
+        .and_then(|count| count.checked_mul(element_size as u64))
+        .ok_or(AllocationFailed { len: u64::MAX })?;
+    let mut output = buffer(count)?;
     if count == 0 {
-        return output;
+        return Ok(output);
     }
     let Some((&inner_length, outer)) = shape.split_last() else {
         // A 0-dim tensor is its one element.
         output.extend_from_slice(&source[..element_size]);
-        return output;
+        return Ok(output);
     };
     let inner_stride = strides[outer.len()];
     let mut index = vec![0u64; outer.len()];
@@ -105,7 +126,7 @@ pub(crate) fn gather(
         let mut axis = outer.len();
         loop {
             if axis == 0 {
-                return output;
+                return Ok(output);
             }
             axis -= 1;
             index[axis] += 1;
@@ -220,16 +241,21 @@ mod tests {
     fn gather_walks_indices_in_row_major_order() {
         // A 2x3 row-major matrix of u16; its transpose is a 3x2 view with strides (1, 3).
         let matrix: Vec<u8> = (0u16..6).flat_map(u16::to_le_bytes).collect();
-        let transposed = gather(&matrix, &[3, 2], &[1, 3], 2);
+        let transposed = gather(&matrix, &[3, 2], &[1, 3], 2).unwrap();
         let values: Vec<u16> = transposed
             .chunks_exact(2)
             .map(|b| u16::from_le_bytes([b[0], b[1]]))
             .collect();
         assert_eq!(values, [0, 3, 1, 4, 2, 5]);
         // Contiguous inner runs and broadcast (stride 0) rows.
-        assert_eq!(gather(&[1, 2, 3], &[2, 3], &[0, 1], 1), [1, 2, 3, 1, 2, 3]);
-        assert_eq!(gather(&[9], &[], &[], 1), [9]);
-        assert!(gather(&[], &[0, 5], &[5, 1], 4).is_empty());
+        assert_eq!(
+            gather(&[1, 2, 3], &[2, 3], &[0, 1], 1).unwrap(),
+            [1, 2, 3, 1, 2, 3]
+        );
+        assert_eq!(gather(&[9], &[], &[], 1).unwrap(), [9]);
+        assert!(gather(&[], &[0, 5], &[5, 1], 4).unwrap().is_empty());
+        // A broadcast view of astronomically many elements fails cleanly.
+        assert!(gather(&[1], &[u64::MAX / 2, 4], &[0, 0], 1).is_err());
     }
 
     #[test]

@@ -35,6 +35,10 @@ pub(crate) const LOCAL_LEN: usize = 30;
 pub(crate) const ZIP64_EXTRA_ID: u16 = 0x0001;
 /// The largest comment an end record can announce, which bounds the backward search for it.
 const MAX_COMMENT: usize = u16::MAX as usize;
+/// DEFLATE cannot expand data more than about 1032 times (a 258-byte match per ~2 bits); a
+/// member claiming more is corrupt, and refusing it keeps a forged size from making a read
+/// allocate without bound.
+const MAX_DEFLATE_RATIO: u64 = 1032;
 
 /// How a member's bytes are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -295,6 +299,14 @@ impl<'a> ZipArchive<'a> {
             8 => Compression::Deflated,
             other => Compression::Other(other),
         };
+        let limit = compressed_len
+            .saturating_mul(MAX_DEFLATE_RATIO)
+            .saturating_add(1024);
+        if compression == Compression::Deflated && inflated_len > limit {
+            return Err(self.invalid(format!(
+                "member `{name}` claims {inflated_len} bytes from {compressed_len} compressed ones, more than DEFLATE can produce"
+            )));
+        }
         Ok(ZipEntry {
             name,
             compression,
