@@ -1,10 +1,10 @@
 //! `brainsurgery inspect PATH [--tree | --stats] [--json]`: prints what a checkpoint holds.
 //!
 //! Receives the parsed arguments, opens the checkpoint (a file of any format `io` reads, or a
-//! directory of shards), renders the chosen view with [`crate::inspect`] and writes it to stdout. Returns the
-//! exit code: 0 on success (also when stdout is closed early, as by `| head`), 3 when the
-//! checkpoint cannot be opened or read, with the error rendered as a diagnostic on stderr. Only
-//! `--stats` reads tensor bytes; the other views read headers alone.
+//! directory of shards), renders the chosen view with [`crate::inspect`] and writes it to
+//! stdout. Returns the exit code: 0 on success (also when stdout is closed early, as by
+//! `| head`), 3 when the checkpoint cannot be opened or read, with the error rendered as a
+//! diagnostic on stderr. Only `--stats` reads tensor bytes; the other views read headers alone.
 
 use std::io::Write;
 use std::path::PathBuf;
