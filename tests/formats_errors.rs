@@ -33,7 +33,7 @@ fn with_pickle(pickle: &[u8]) -> Vec<u8> {
 #[test]
 fn a_pickle_naming_a_disallowed_global_is_refused_by_name() {
     let mut pickle = Pickle::state_dict();
-    pickle.tensor("w", "FloatStorage", "0", 4, 0, &[4], &[1]);
+    pickle.tensor("w", view("FloatStorage", "0", 4, 0, &[4], &[1]));
     pickle.string("payload").global("os", "system");
     let pickle = pickle.finish();
     let offset = pickle.windows(3).position(|w| w == b"cos").unwrap();
@@ -84,7 +84,7 @@ fn a_truncated_zip_is_refused() {
 fn a_storage_shorter_than_its_tensor_is_refused() {
     // The persistent id promises 8 floats, the member holds 16 bytes.
     let mut pickle = Pickle::state_dict();
-    pickle.tensor("w", "FloatStorage", "0", 8, 0, &[8], &[1]);
+    pickle.tensor("w", view("FloatStorage", "0", 8, 0, &[8], &[1]));
     let error = open_error("model.pt", &with_pickle(&pickle.finish()));
     assert_eq!(error.code(), "E0047");
     assert!(
@@ -93,7 +93,7 @@ fn a_storage_shorter_than_its_tensor_is_refused() {
     );
     // The storage is whole, but the view (offset 2, three elements) runs past it.
     let mut pickle = Pickle::state_dict();
-    pickle.tensor("w", "FloatStorage", "0", 4, 2, &[3], &[1]);
+    pickle.tensor("w", view("FloatStorage", "0", 4, 2, &[3], &[1]));
     let error = open_error("model.pt", &with_pickle(&pickle.finish()));
     assert!(
         matches!(
@@ -108,7 +108,7 @@ fn a_storage_shorter_than_its_tensor_is_refused() {
     );
     // So does a strided view.
     let mut pickle = Pickle::state_dict();
-    pickle.tensor("w", "FloatStorage", "0", 4, 0, &[2, 2], &[1, 3]);
+    pickle.tensor("w", view("FloatStorage", "0", 4, 0, &[2, 2], &[1, 3]));
     let error = open_error("model.pt", &with_pickle(&pickle.finish()));
     assert!(
         matches!(error, IoError::StorageTooShort { needed: 20, .. }),
@@ -133,7 +133,7 @@ fn the_four_kinds_of_damage_have_distinct_codes() {
     let mut disallowed = Pickle::state_dict();
     disallowed.global("os", "system");
     let mut short = Pickle::state_dict();
-    short.tensor("w", "FloatStorage", "0", 8, 0, &[8], &[1]);
+    short.tensor("w", view("FloatStorage", "0", 8, 0, &[8], &[1]));
     let fixture_bytes = std::fs::read(fixture("torch_model.bin")).unwrap();
     let codes: BTreeSet<&str> = [
         open_error("a.pt", &with_pickle(&disallowed.finish())),
@@ -151,7 +151,7 @@ fn the_four_kinds_of_damage_have_distinct_codes() {
 fn other_malformed_checkpoints_say_what_is_wrong() {
     // A storage member that is missing.
     let mut pickle = Pickle::state_dict();
-    pickle.tensor("w", "FloatStorage", "7", 4, 0, &[4], &[1]);
+    pickle.tensor("w", view("FloatStorage", "7", 4, 0, &[4], &[1]));
     let error = open_error("a.pt", &with_pickle(&pickle.finish()));
     assert!(
         matches!(error, IoError::MissingStorage { ref storage, .. } if storage == "archive/data/7"),
@@ -159,7 +159,7 @@ fn other_malformed_checkpoints_say_what_is_wrong() {
     );
     // A dtype safetensors cannot hold.
     let mut pickle = Pickle::state_dict();
-    pickle.tensor("w", "ComplexDoubleStorage", "0", 1, 0, &[1], &[1]);
+    pickle.tensor("w", view("ComplexDoubleStorage", "0", 1, 0, &[1], &[1]));
     let error = open_error("a.pt", &with_pickle(&pickle.finish()));
     assert_eq!(error.code(), "E0044");
     assert!(
@@ -179,7 +179,7 @@ fn other_malformed_checkpoints_say_what_is_wrong() {
     assert_eq!(error.code(), "E0045");
     // Sizes and strides of different ranks.
     let mut pickle = Pickle::state_dict();
-    pickle.tensor("w", "FloatStorage", "0", 4, 0, &[2, 2], &[1]);
+    pickle.tensor("w", view("FloatStorage", "0", 4, 0, &[2, 2], &[1]));
     let error = open_error("a.pt", &with_pickle(&pickle.finish()));
     assert!(
         error.to_string().contains("2 sizes but 1 strides"),
@@ -187,7 +187,7 @@ fn other_malformed_checkpoints_say_what_is_wrong() {
     );
     // A big-endian checkpoint.
     let mut pickle = Pickle::state_dict();
-    pickle.tensor("w", "FloatStorage", "0", 4, 0, &[4], &[1]);
+    pickle.tensor("w", view("FloatStorage", "0", 4, 0, &[4], &[1]));
     let bytes = zip_archive(&[
         ("archive/data.pkl", &pickle.finish()),
         ("archive/byteorder", b"big"),

@@ -140,6 +140,34 @@ pub fn torch_archive(pickle: &[u8], storages: &[(&str, &[u8])]) -> Vec<u8> {
     zip_archive(&members)
 }
 
+/// A tensor as a view of storage `key` of a legacy class such as `FloatStorage`.
+pub struct View<'a> {
+    pub storage: &'a str,
+    pub key: &'a str,
+    pub numel: i32,
+    pub offset: i32,
+    pub shape: &'a [i32],
+    pub strides: &'a [i32],
+}
+
+pub fn view<'a>(
+    storage: &'a str,
+    key: &'a str,
+    numel: i32,
+    offset: i32,
+    shape: &'a [i32],
+    strides: &'a [i32],
+) -> View<'a> {
+    View {
+        storage,
+        key,
+        numel,
+        offset,
+        shape,
+        strides,
+    }
+}
+
 /// Builds pickles opcode by opcode, the way `torch.save` spells a state dict.
 #[derive(Default)]
 pub struct Pickle {
@@ -183,29 +211,20 @@ impl Pickle {
     }
 
     /// One `name: _rebuild_tensor_v2(storage, offset, shape, strides, False, OrderedDict())`
-    /// entry, with `storage` a legacy class such as `FloatStorage`.
-    pub fn tensor(
-        &mut self,
-        name: &str,
-        storage: &str,
-        key: &str,
-        numel: i32,
-        offset: i32,
-        shape: &[i32],
-        strides: &[i32],
-    ) -> &mut Pickle {
+    /// entry.
+    pub fn tensor(&mut self, name: &str, view: View<'_>) -> &mut Pickle {
         self.string(name);
         self.global("torch._utils", "_rebuild_tensor_v2");
         self.bytes.extend([b'(', b'(']);
         self.string("storage");
-        self.global("torch", storage);
-        self.string(key);
+        self.global("torch", view.storage);
+        self.string(view.key);
         self.string("cpu");
-        self.int(numel);
+        self.int(view.numel);
         self.bytes.extend([b't', b'Q']);
-        self.int(offset);
-        self.tuple(shape);
-        self.tuple(strides);
+        self.int(view.offset);
+        self.tuple(view.shape);
+        self.tuple(view.strides);
         self.bytes.push(0x89);
         self.global("collections", "OrderedDict");
         self.bytes.extend([b')', b'R', b't', b'R']);

@@ -450,7 +450,7 @@ impl<'a> Machine<'a> {
 }
 
 fn insert_pairs(dict: &mut Dict, items: Vec<Value>) -> Step<()> {
-    if items.len() % 2 != 0 {
+    if !items.len().is_multiple_of(2) {
         return malformed("a dict needs key-value pairs, but an odd number of items was given");
     }
     let mut items = items.into_iter();
