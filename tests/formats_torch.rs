@@ -194,6 +194,17 @@ fn a_module_state_dict_with_metadata_reads() {
 }
 
 #[test]
+fn a_bare_tensor_is_named_after_its_file() {
+    let checkpoint = Checkpoint::open(fixture("torch_bare_tensor.pt")).unwrap();
+    assert_eq!(checkpoint.tensors().len(), 1);
+    assert_eq!(shape(&checkpoint, "torch_bare_tensor"), [2, 2]);
+    assert_eq!(
+        f32s(&read(&checkpoint, "torch_bare_tensor")),
+        [1.5, -2.0, 0.25, 8.0]
+    );
+}
+
+#[test]
 fn sharded_directories_open_with_and_without_their_index() {
     let directory = fixture("torch_sharded");
     let checkpoint = Checkpoint::open(&directory).unwrap();

@@ -60,7 +60,12 @@ pub(crate) fn open(path: &Path, archive: ZipArchive<'_>) -> Result<FileContents,
             name,
         },
     })?;
-    let records = state_dict::tensors(&value).map_err(|problem| IoError::NotAStateDict {
+    // A bare tensor is named after the file, as a `.npy` array is.
+    let stem = path
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let records = state_dict::tensors(&value, &stem).map_err(|problem| IoError::NotAStateDict {
         path: path.into(),
         problem,
     })?;

@@ -207,7 +207,7 @@ mod tests {
         ];
         let bytes = state_dict(&tensors).unwrap();
         let value = pickle::run(&bytes).unwrap();
-        let records = state_dict::tensors(&value).unwrap();
+        let records = state_dict::tensors(&value, "").unwrap();
         assert_eq!(records.len(), 4);
         assert_eq!(records[0].1.dtype, DType::BF16);
         assert_eq!(records[0].1.strides, [3, 1]);

@@ -4,7 +4,8 @@
 //! order. As BrainSurgery does, a dict with a `"state_dict"` entry that is itself a dict is
 //! unwrapped (its other entries, such as an epoch counter or optimizer state, are ignored); what
 //! remains must map strings to tensors, and anything else is refused with the first offending
-//! entry named.
+//! entry named. A file holding one bare tensor (`torch.save(tensor, path)`, which BrainSurgery's
+//! `load … to:` accepts) gives that tensor under the name the caller chooses.
 
 use std::rc::Rc;
 
@@ -13,8 +14,12 @@ use super::value::{TensorRecord, Value};
 /// The entry that training checkpoints wrap their weights in.
 pub const WRAPPER_KEY: &str = "state_dict";
 
-/// The state dict's tensors, or a description of why the value is not one.
-pub fn tensors(value: &Value) -> Result<Vec<(String, Rc<TensorRecord>)>, String> {
+/// The state dict's tensors, or a description of why the value is not one; a bare tensor is
+/// named `bare_name`.
+pub fn tensors(value: &Value, bare_name: &str) -> Result<Vec<(String, Rc<TensorRecord>)>, String> {
+    if let Value::Tensor(tensor) = value {
+        return Ok(vec![(bare_name.to_string(), tensor.clone())]);
+    }
     let Value::Dict(dict) = value else {
         return Err(format!("the pickle holds {}, not a dict", value.kind()));
     };
@@ -70,7 +75,7 @@ mod tests {
             (Value::String("epoch".into()), Value::Int(3)),
             (Value::String(WRAPPER_KEY.into()), inner),
         ]);
-        let found = tensors(&outer).unwrap();
+        let found = tensors(&outer, "bare").unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].0, "w");
     }
@@ -82,16 +87,18 @@ mod tests {
             (Value::String("epoch".into()), Value::Int(3)),
         ]);
         assert_eq!(
-            tensors(&mixed).unwrap_err(),
+            tensors(&mixed, "bare").unwrap_err(),
             "`epoch` is an int, not a tensor"
         );
         assert_eq!(
-            tensors(&Value::None).unwrap_err(),
+            tensors(&Value::None, "bare").unwrap_err(),
             "the pickle holds None, not a dict"
         );
         let numbered = dict(vec![(Value::Int(0), tensor())]);
-        assert!(tensors(&numbered)
+        assert!(tensors(&numbered, "bare")
             .unwrap_err()
             .contains("an int, not a name"));
+        let bare = tensors(&tensor(), "weights").unwrap();
+        assert_eq!(bare[0].0, "weights");
     }
 }
