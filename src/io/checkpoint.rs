@@ -23,7 +23,7 @@ use memmap2::{Mmap, UncheckedAdvice};
 use super::format::{self, CheckpointFormat, DirectoryPlan, FileContents};
 use super::header;
 use super::index;
-use super::torch::zip::inflate_exact;
+use super::torch::inflate_exact;
 use super::view::{gather, AllocationFailed, DataLayout, TensorBytes};
 use super::IoError;
 use crate::tensor::TensorType;

@@ -8,6 +8,7 @@
 //! reason. [`render`] writes the header NumPy itself writes for such an array, padded so that
 //! the data starts 64-byte aligned.
 
+use super::literal;
 use crate::tensor::DType;
 
 /// Every `.npy` stream starts with these bytes.
@@ -197,139 +198,6 @@ pub fn render(descr: &str, shape: &[u64]) -> Vec<u8> {
     header.extend(std::iter::repeat_n(b' ', header_len - text.len() - 1));
     header.push(b'\n');
     header
-}
-
-/// A reader for the small subset of Python literals `.npy` headers use.
-mod literal {
-    /// A header value.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum Literal {
-        String(String),
-        Bool(bool),
-        Tuple(Vec<u64>),
-        /// Anything else (a list, as structured dtypes have); parsed only to be refused.
-        Other,
-    }
-
-    struct Cursor<'a> {
-        rest: &'a str,
-    }
-
-    impl Cursor<'_> {
-        fn skip_space(&mut self) {
-            self.rest = self.rest.trim_start();
-        }
-
-        fn eat(&mut self, token: char) -> bool {
-            self.skip_space();
-            match self.rest.strip_prefix(token) {
-                Some(rest) => {
-                    self.rest = rest;
-                    true
-                }
-                None => false,
-            }
-        }
-
-        fn expect(&mut self, token: char) -> Result<(), String> {
-            if self.eat(token) {
-                Ok(())
-            } else {
-                Err(format!("the header dict is malformed (expected `{token}`)"))
-            }
-        }
-
-        fn string(&mut self) -> Result<String, String> {
-            self.skip_space();
-            let quote = self
-                .rest
-                .chars()
-                .next()
-                .filter(|c| *c == '\'' || *c == '"')
-                .ok_or("the header dict is malformed (expected a string)")?;
-            let body = &self.rest[1..];
-            let end = body
-                .find(quote)
-                .ok_or("the header dict has an unterminated string")?;
-            if body[..end].contains('\\') {
-                return Err("escapes in header strings are not supported".into());
-            }
-            self.rest = &body[end + 1..];
-            Ok(body[..end].to_string())
-        }
-
-        fn integer(&mut self) -> Result<u64, String> {
-            self.skip_space();
-            let digits = self.rest.len()
-                - self
-                    .rest
-                    .trim_start_matches(|c: char| c.is_ascii_digit())
-                    .len();
-            let number = self.rest[..digits]
-                .parse::<u64>()
-                .map_err(|_| "a shape must hold non-negative integers".to_string())?;
-            // Python 2 wrote long integers with an `L` suffix.
-            self.rest = self.rest[digits..]
-                .strip_prefix('L')
-                .unwrap_or(&self.rest[digits..]);
-            Ok(number)
-        }
-
-        fn value(&mut self) -> Result<Literal, String> {
-            self.skip_space();
-            if self.rest.starts_with(['\'', '"']) {
-                return self.string().map(Literal::String);
-            }
-            for (word, flag) in [("True", true), ("False", false)] {
-                if let Some(rest) = self.rest.strip_prefix(word) {
-                    self.rest = rest;
-                    return Ok(Literal::Bool(flag));
-                }
-            }
-            if self.eat('(') {
-                let mut dimensions = Vec::new();
-                while !self.eat(')') {
-                    dimensions.push(self.integer()?);
-                    if !self.eat(',') {
-                        self.expect(')')?;
-                        break;
-                    }
-                }
-                return Ok(Literal::Tuple(dimensions));
-            }
-            if self.rest.starts_with('[') {
-                return Ok(Literal::Other);
-            }
-            Err("the header dict has a value of an unsupported kind".into())
-        }
-    }
-
-    /// The entries of a `{'key': value, …}` literal, which must be all the text holds.
-    pub fn parse_dict(text: &str) -> Result<Vec<(String, Literal)>, String> {
-        let mut cursor = Cursor { rest: text };
-        cursor.expect('{')?;
-        let mut entries = Vec::new();
-        while !cursor.eat('}') {
-            let key = cursor.string()?;
-            cursor.expect(':')?;
-            let value = cursor.value()?;
-            if value == Literal::Other {
-                // A list value cannot be skipped reliably; refuse it where it is found.
-                entries.push((key, value));
-                return Ok(entries);
-            }
-            entries.push((key, value));
-            if !cursor.eat(',') {
-                cursor.expect('}')?;
-                break;
-            }
-        }
-        cursor.skip_space();
-        if !cursor.rest.is_empty() {
-            return Err("the header has text after its dict".into());
-        }
-        Ok(entries)
-    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! written by the shared archive writer (`ArchiveFormat::Npz`), as stored members.
 
 pub mod header;
+mod literal;
 mod writer;
 
 use std::collections::BTreeMap;

@@ -11,12 +11,15 @@
 //! the same layout: a minimal pickle and 64-byte aligned stored members, published atomically.
 //! The zip reader and writer (`zip.rs`, `zip_writer.rs`) serve `.npz` archives too.
 
+mod calls;
 mod globals;
+mod inflate;
 mod pickle;
 mod pickle_writer;
 mod state_dict;
 mod value;
 mod writer;
+pub(crate) use inflate::inflate_exact;
 pub(crate) mod zip;
 pub(crate) mod zip_writer;
 
