@@ -225,7 +225,7 @@ fn read_checkpoint(directory: &Path) -> u64 {
     let mut sum = 0u64;
     for tensor in tensors {
         let bytes = checkpoint.read(&tensor.name).expect("read");
-        sum = sum.wrapping_add(checksum(bytes));
+        sum = sum.wrapping_add(checksum(&bytes));
         checkpoint.release(&tensor.name);
     }
     sum

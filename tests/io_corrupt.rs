@@ -201,9 +201,9 @@ fn empty_directory() {
     std::fs::write(directory.path().join("config.json"), b"{}").unwrap();
     let error = Checkpoint::open(directory.path()).unwrap_err();
     assert!(matches!(error, IoError::EmptyDirectory { .. }));
-    assert!(error
-        .to_string()
-        .ends_with("holds no `*.safetensors` file and no `model.safetensors.index.json`"));
+    assert!(error.to_string().ends_with(
+        "holds no checkpoint file (`*.safetensors`, `*.bin`, `*.pt`, `*.pth`) and no index"
+    ));
 }
 
 /// A directory with two shards, `one.safetensors` (tensor `a`) and `two.safetensors` (`b`), and

@@ -1,10 +1,10 @@
 //! `brainsurgery inspect PATH [--tree | --stats] [--json]`: prints what a checkpoint holds.
 //!
-//! Receives the parsed arguments, opens the checkpoint (a `.safetensors` file or a directory of
-//! shards), renders the chosen view with [`crate::inspect`] and writes it to stdout. Returns the
-//! exit code: 0 on success (also when stdout is closed early, as by `| head`), 3 when the
-//! checkpoint cannot be opened or read, with the error rendered as a diagnostic on stderr. Only
-//! `--stats` reads tensor bytes; the other views read headers alone.
+//! Receives the parsed arguments, opens the checkpoint (a file of any format `io` reads, or a
+//! directory of shards), renders the chosen view with [`crate::inspect`] and writes it to
+//! stdout. Returns the exit code: 0 on success (also when stdout is closed early, as by
+//! `| head`), 3 when the checkpoint cannot be opened or read, with the error rendered as a
+//! diagnostic on stderr. Only `--stats` reads tensor bytes; the other views read headers alone.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -18,8 +18,8 @@ use crate::io::{Checkpoint, IoError};
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// A `.safetensors` file, or a directory of shards (with or without
-    /// `model.safetensors.index.json`).
+    /// A checkpoint file (`.safetensors`, PyTorch `.bin`/`.pt`/`.pth`, NumPy `.npy`/`.npz`), or a
+    /// directory of shards (with or without an index).
     pub path: PathBuf,
     /// Fold numbered layers of identical structure into ranges, e.g. `h.[0-11].attn.c_attn.weight`.
     #[arg(long, conflicts_with = "stats")]

@@ -86,7 +86,7 @@ impl Inventory {
             .map(|info| TensorEntry {
                 name: info.name.clone(),
                 ty: info.ty.clone(),
-                bytes: info.data.end.saturating_sub(info.data.start),
+                bytes: info.byte_len(),
                 shard: shard_names.get(info.shard).cloned().unwrap_or_default(),
             })
             .collect();

@@ -34,7 +34,7 @@ pub fn checkpoint_stats(checkpoint: &Checkpoint) -> Result<Vec<TensorStats>, IoE
         .par_iter()
         .map(|info| {
             let bytes = checkpoint.read(&info.name)?;
-            let result = stats::summarize(info.ty.dtype, bytes);
+            let result = stats::summarize(info.ty.dtype, &bytes);
             checkpoint.release(&info.name);
             Ok(result)
         })

@@ -1,13 +1,17 @@
-//! An open safetensors checkpoint: memory-mapped shards, validated headers, counted reads.
+//! An open checkpoint: memory-mapped files, validated layouts, counted reads.
 //!
-//! [`Checkpoint::open`] receives (a) one `.safetensors` file, (b) a directory with
-//! `model.safetensors.index.json`, or (c) a directory of `*.safetensors` files without an index
-//! (taken in file-name order; hidden files such as macOS `._*` companions are skipped). It maps every
-//! shard, validates every header completely and checks the shards against each other and against the
-//! index, touching no tensor byte. Afterwards the tensor list is immutable and sorted by name;
-//! [`Checkpoint::read`] hands out the mapped bytes of one tensor and counts the read, so later stages'
-//! tests can assert that a run read nothing. The files must not change while they are open: the
-//! bytes handed out are the file's pages, not a copy.
+//! [`Checkpoint::open`] receives (a) one file: safetensors, a PyTorch zip checkpoint, an `.npz`
+//! or an `.npy`, recognised by content (`format.rs`); (b) a directory with an index
+//! (`model.safetensors.index.json`, or `pytorch_model.bin.index.json` for PyTorch shards); or
+//! (c) a directory of `*.safetensors` files, or else of `*.bin`/`*.pt`/`*.pth` files, without an
+//! index (taken in file-name order; hidden files such as macOS `._*` companions are skipped; both
+//! kinds together are refused as ambiguous). It maps every file, validates every header, pickle or
+//! archive directory completely and checks the shards against each other and against the index,
+//! touching no tensor byte. Afterwards the tensor list is immutable and sorted by name;
+//! [`Checkpoint::read`] hands out the bytes of one tensor and counts the read, so later stages'
+//! tests can assert that a run read nothing. Contiguous tensors are the file's own pages; strided
+//! views and compressed members are gathered or inflated into a buffer when read (see `view.rs`).
+//! The files must not change while they are open.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
@@ -16,8 +20,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use memmap2::{Mmap, UncheckedAdvice};
 
-use super::header::{self, Header};
-use super::index::{self, INDEX_FILE_NAME};
+use super::format::{self, CheckpointFormat, DirectoryPlan, FileContents};
+use super::header;
+use super::index;
+use super::torch::inflate_exact;
+use super::view::{gather, AllocationFailed, DataLayout, TensorBytes};
 use super::IoError;
 use crate::tensor::TensorType;
 
@@ -28,14 +35,20 @@ pub struct TensorInfo {
     pub ty: TensorType,
     /// Index into [`Checkpoint::shards`].
     pub shard: usize,
-    /// Absolute byte range in that shard file.
+    /// Absolute byte range in that shard file that the tensor is read from: exactly its bytes
+    /// when `layout` is [`DataLayout::Contiguous`], otherwise what `layout` describes.
     pub data: Range<u64>,
+    pub layout: DataLayout,
 }
 
 impl TensorInfo {
-    /// Bytes of the tensor's data.
+    /// Bytes of the tensor's data (as a read hands them out).
     pub fn byte_len(&self) -> u64 {
-        self.data.end - self.data.start
+        match self.layout {
+            DataLayout::Contiguous => self.data.end - self.data.start,
+            // Opening checked that the size is representable.
+            _ => self.ty.byte_len().unwrap_or(0),
+        }
     }
 }
 
@@ -56,6 +69,9 @@ struct Shard {
 #[derive(Debug)]
 pub struct Checkpoint {
     root: PathBuf,
+    format: CheckpointFormat,
+    /// Bytes of the files that opening looked at (headers, pickles, archive directories).
+    examined: u64,
     /// One map per shard, in the order of `shard_paths`.
     maps: Vec<Mmap>,
     shard_paths: Vec<PathBuf>,
@@ -71,34 +87,36 @@ impl Checkpoint {
         let root = path.as_ref().to_path_buf();
         let kind = std::fs::metadata(&root).map_err(|source| IoError::os("open", &root, source))?;
         if !kind.is_dir() {
-            let shard = map_shard(&root)?;
-            let header = header::parse(&root, &shard.map)?;
-            return Ok(Checkpoint::assemble(root, vec![(shard, header)]));
+            let shard = open_shard(&root)?;
+            return Ok(Checkpoint::assemble(root, vec![shard]));
         }
-        let index_path = root.join(INDEX_FILE_NAME);
-        if index_path.exists() {
-            open_indexed(root, &index_path)
-        } else {
-            open_unindexed(root)
+        match format::select_directory(&root)? {
+            DirectoryPlan::Indexed(index_path) => open_indexed(root, &index_path),
+            DirectoryPlan::Files(files) => open_files(root, &files),
         }
     }
 
     /// Builds the checkpoint from validated shards whose tensor names are known to be distinct.
-    fn assemble(root: PathBuf, shards: Vec<(Shard, Header)>) -> Checkpoint {
+    fn assemble(root: PathBuf, shards: Vec<(Shard, FileContents)>) -> Checkpoint {
         let mut tensors = Vec::new();
         let mut metadata = BTreeMap::new();
         let mut maps = Vec::with_capacity(shards.len());
         let mut shard_paths = Vec::with_capacity(shards.len());
-        for (shard_index, (shard, header)) in shards.into_iter().enumerate() {
+        let mut examined = 0;
+        let format = shards
+            .first()
+            .map_or(CheckpointFormat::Safetensors, |(_, contents)| {
+                contents.format
+            });
+        for (shard_index, (shard, contents)) in shards.into_iter().enumerate() {
             // Shards usually repeat the same metadata; where they differ the first shard wins.
-            for (key, value) in header.metadata {
+            for (key, value) in contents.metadata {
                 metadata.entry(key).or_insert(value);
             }
-            tensors.extend(header.tensors.into_iter().map(|tensor| TensorInfo {
-                name: tensor.name,
-                ty: tensor.ty,
+            examined += contents.examined;
+            tensors.extend(contents.tensors.into_iter().map(|tensor| TensorInfo {
                 shard: shard_index,
-                data: tensor.data,
+                ..tensor
             }));
             maps.push(shard.map);
             shard_paths.push(shard.path);
@@ -106,6 +124,8 @@ impl Checkpoint {
         tensors.sort_by(|a, b| a.name.cmp(&b.name));
         Checkpoint {
             root,
+            format,
+            examined,
             maps,
             shard_paths,
             tensors,
@@ -118,6 +138,19 @@ impl Checkpoint {
     /// The path the checkpoint was opened from.
     pub fn path(&self) -> &Path {
         &self.root
+    }
+
+    /// The format of its files (of the first shard, should an index mix formats).
+    pub fn format(&self) -> CheckpointFormat {
+        self.format
+    }
+
+    /// Bytes of the files that opening looked at: safetensors headers with their length prefix,
+    /// and for archives their end records, central directory, the local headers of the members
+    /// used, the pickle and the `.npy` headers (plus a few bytes per file to recognise its
+    /// format). Tensor data is never among them.
+    pub fn opened_bytes(&self) -> u64 {
+        self.examined
     }
 
     /// Every tensor, sorted by name.
@@ -147,13 +180,47 @@ impl Checkpoint {
         self.tensors.iter().map(TensorInfo::byte_len).sum()
     }
 
-    /// The mapped bytes of tensor `name`; counts one tensor read and its bytes.
-    pub fn read(&self, name: &str) -> Result<&[u8], IoError> {
+    /// The bytes of tensor `name`, row-major; counts one tensor read and its bytes. Contiguous
+    /// tensors are the mapped pages themselves; others are gathered or inflated into a buffer,
+    /// which can fail only on a compressed member whose stream is corrupt.
+    pub fn read(&self, name: &str) -> Result<TensorBytes<'_>, IoError> {
         let info = self.tensor(name).ok_or_else(|| self.unknown_tensor(name))?;
         self.tensors_read.fetch_add(1, Ordering::Relaxed);
         self.bytes_read
             .fetch_add(info.byte_len(), Ordering::Relaxed);
-        Ok(self.bytes_of(info))
+        let stored = self.bytes_of(info);
+        let element_size = (info.ty.dtype.bit_size() / 8).max(1);
+        let out_of_memory = |failure: AllocationFailed| IoError::OutOfMemory {
+            tensor: info.name.clone(),
+            bytes: failure.len,
+        };
+        let dims = info.ty.shape.dims();
+        match &info.layout {
+            DataLayout::Contiguous => Ok(TensorBytes::mapped(stored)),
+            DataLayout::Strided { strides } => gather(stored, dims, strides, element_size)
+                .map(TensorBytes::owned)
+                .map_err(out_of_memory),
+            DataLayout::Deflated {
+                inflated_len,
+                crc32,
+                skip,
+                strides,
+            } => {
+                let inflated = inflate_exact(stored, *inflated_len, *crc32).map_err(|problem| {
+                    IoError::CorruptArchiveMember {
+                        path: self.shard_paths[info.shard].clone(),
+                        entry: info.name.clone(),
+                        problem,
+                    }
+                })?;
+                let array = &inflated[*skip as usize..];
+                let bytes = match strides {
+                    Some(strides) => gather(array, dims, strides, element_size),
+                    None => Ok(array.to_vec()),
+                };
+                bytes.map(TensorBytes::owned).map_err(out_of_memory)
+            }
+        }
     }
 
     /// Tensors and bytes handed out by [`Checkpoint::read`] so far.
@@ -184,8 +251,8 @@ impl Checkpoint {
         };
     }
 
-    /// The bytes of a tensor known to be in this checkpoint. Ranges were validated against the
-    /// shard's length at open, so the slice is in bounds.
+    /// The file bytes a tensor known to be in this checkpoint is read from. Ranges were
+    /// validated against the shard's length at open, so the slice is in bounds.
     fn bytes_of(&self, info: &TensorInfo) -> &[u8] {
         let map = &self.maps[info.shard];
         &map[info.data.start as usize..info.data.end as usize]
@@ -224,17 +291,18 @@ fn map_shard(path: &Path) -> Result<Shard, IoError> {
     })
 }
 
-fn open_shard(path: &Path) -> Result<(Shard, Header), IoError> {
+/// Maps one file and parses its layout, whatever its format.
+fn open_shard(path: &Path) -> Result<(Shard, FileContents), IoError> {
     let shard = map_shard(path)?;
-    let header = header::parse(path, &shard.map)?;
-    Ok((shard, header))
+    let contents = format::parse_file(path, &shard.map)?;
+    Ok((shard, contents))
 }
 
 /// Fails on the first tensor name found in two shards.
-fn check_distinct(shards: &[(Shard, Header)]) -> Result<HashMap<&str, usize>, IoError> {
+fn check_distinct(shards: &[(Shard, FileContents)]) -> Result<HashMap<&str, usize>, IoError> {
     let mut owner: HashMap<&str, usize> = HashMap::new();
-    for (index, (shard, header)) in shards.iter().enumerate() {
-        for tensor in &header.tensors {
+    for (index, (shard, contents)) in shards.iter().enumerate() {
+        for tensor in &contents.tensors {
             if let Some(&first) = owner.get(tensor.name.as_str()) {
                 return Err(IoError::DuplicateTensor {
                     tensor: tensor.name.clone(),
@@ -283,8 +351,8 @@ fn open_indexed(root: PathBuf, index_path: &Path) -> Result<Checkpoint, IoError>
         // Some shard holds a tensor the index does not list; name the first one found.
         let listed_names: std::collections::HashSet<&str> =
             weight_map.entries.iter().map(|(t, _)| t.as_str()).collect();
-        for (shard, header) in &shards {
-            if let Some(tensor) = header
+        for (shard, contents) in &shards {
+            if let Some(tensor) = contents
                 .tensors
                 .iter()
                 .find(|t| !listed_names.contains(t.name.as_str()))
@@ -300,22 +368,8 @@ fn open_indexed(root: PathBuf, index_path: &Path) -> Result<Checkpoint, IoError>
     Ok(Checkpoint::assemble(root, shards))
 }
 
-fn open_unindexed(root: PathBuf) -> Result<Checkpoint, IoError> {
-    let entries = std::fs::read_dir(&root).map_err(|source| IoError::os("list", &root, source))?;
-    let mut files = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|source| IoError::os("list", &root, source))?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let path = entry.path();
-        if !name.starts_with('.') && name.ends_with(".safetensors") && path.is_file() {
-            files.push(path);
-        }
-    }
-    if files.is_empty() {
-        return Err(IoError::EmptyDirectory { path: root });
-    }
-    files.sort();
+/// Opens the given files of a directory without an index.
+fn open_files(root: PathBuf, files: &[PathBuf]) -> Result<Checkpoint, IoError> {
     let shards = files
         .iter()
         .map(|path| open_shard(path))

@@ -138,7 +138,10 @@ pub enum IoError {
         ty: TensorType,
     },
 
-    #[error("`{}` holds no `*.safetensors` file and no `model.safetensors.index.json`", path.display())]
+    #[error(
+        "`{}` holds no checkpoint file (`*.safetensors`, `*.bin`, `*.pt`, `*.pth`) and no index",
+        path.display()
+    )]
     EmptyDirectory { path: PathBuf },
 
     #[error("`{}`: {problem}", path.display())]
@@ -262,6 +265,108 @@ pub enum IoError {
 
     #[error("injected failure after {after} tensor(s) (a test hook)")]
     InjectedFailure { after: u64 },
+
+    #[error("`{}` is not a checkpoint brainsurgery can read: {problem}", path.display())]
+    UnrecognizedFile { path: PathBuf, problem: String },
+
+    #[error("`{}` is in the legacy (pre-1.6) PyTorch format, which is not read", path.display())]
+    LegacyTorchFormat { path: PathBuf },
+
+    #[error("`{}` is not a valid zip archive: {problem}", path.display())]
+    InvalidArchive { path: PathBuf, problem: String },
+
+    #[error("`{}`: archive member `{entry}` cannot be used: {problem}", path.display())]
+    UnsupportedArchiveEntry {
+        path: PathBuf,
+        entry: String,
+        problem: String,
+    },
+
+    #[error("`{}`: the pickle is invalid at byte {offset}: {problem}", path.display())]
+    InvalidPickle {
+        path: PathBuf,
+        offset: usize,
+        problem: String,
+    },
+
+    #[error(
+        "`{}`: the pickle names `{global}` at byte {offset}, which is not allowed",
+        path.display()
+    )]
+    DisallowedGlobal {
+        path: PathBuf,
+        offset: usize,
+        global: String,
+    },
+
+    #[error("`{}` uses `{name}`, a PyTorch type brainsurgery does not support", path.display())]
+    UnsupportedTorchType { path: PathBuf, name: String },
+
+    #[error("`{}` does not hold a plain tensor state_dict: {problem}", path.display())]
+    NotAStateDict { path: PathBuf, problem: String },
+
+    #[error(
+        "`{}`: tensor `{tensor}` uses storage `{storage}`, which the archive does not contain",
+        path.display()
+    )]
+    MissingStorage {
+        path: PathBuf,
+        tensor: String,
+        storage: String,
+    },
+
+    #[error(
+        "`{}`: tensor `{tensor}` needs {needed} bytes of storage `{storage}`, which has only {available}",
+        path.display()
+    )]
+    StorageTooShort {
+        path: PathBuf,
+        tensor: String,
+        storage: String,
+        needed: u64,
+        available: u64,
+    },
+
+    #[error("`{}`: tensor `{tensor}`: {problem}", path.display())]
+    InvalidTorchTensor {
+        path: PathBuf,
+        tensor: String,
+        problem: String,
+    },
+
+    #[error("`{}`: array `{array}`: {problem}", path.display())]
+    InvalidNpy {
+        path: PathBuf,
+        array: String,
+        problem: String,
+    },
+
+    #[error(
+        "`{}` holds both safetensors and PyTorch files (`{safetensors}`, `{torch}`); refusing an ambiguous load",
+        path.display()
+    )]
+    AmbiguousDirectory {
+        path: PathBuf,
+        safetensors: String,
+        torch: String,
+    },
+
+    #[error("`{}`: archive member `{entry}` is corrupt: {problem}", path.display())]
+    CorruptArchiveMember {
+        path: PathBuf,
+        entry: String,
+        problem: String,
+    },
+
+    #[error("tensor `{tensor}` needs a buffer of {bytes} bytes, which cannot be allocated")]
+    OutOfMemory { tensor: String, bytes: u64 },
+
+    #[error("output tensor `{tensor}` is {dtype}, which {format} cannot store")]
+    UnsupportedOutputDtype {
+        tensor: String,
+        dtype: crate::tensor::DType,
+        format: &'static str,
+    },
 }
 
 impl IoError {
@@ -322,6 +427,22 @@ impl IoError {
             IoError::TensorOverwritten { .. } => "E0035",
             IoError::TensorsNotWritten { .. } => "E0036",
             IoError::InjectedFailure { .. } => "E0037",
+            IoError::UnrecognizedFile { .. } => "E0038",
+            IoError::LegacyTorchFormat { .. } => "E0039",
+            IoError::InvalidArchive { .. } => "E0040",
+            IoError::UnsupportedArchiveEntry { .. } => "E0041",
+            IoError::InvalidPickle { .. } => "E0042",
+            IoError::DisallowedGlobal { .. } => "E0043",
+            IoError::UnsupportedTorchType { .. } => "E0044",
+            IoError::NotAStateDict { .. } => "E0045",
+            IoError::MissingStorage { .. } => "E0046",
+            IoError::StorageTooShort { .. } => "E0047",
+            IoError::InvalidTorchTensor { .. } => "E0048",
+            IoError::InvalidNpy { .. } => "E0049",
+            IoError::AmbiguousDirectory { .. } => "E0050",
+            IoError::CorruptArchiveMember { .. } => "E0051",
+            IoError::UnsupportedOutputDtype { .. } => "E0052",
+            IoError::OutOfMemory { .. } => "E0053",
         }
     }
 
@@ -340,7 +461,7 @@ impl IoError {
                     .join(", ")
             ),
             IoError::EmptyDirectory { .. } => {
-                "point at a `.safetensors` file or a directory holding the checkpoint's shards"
+                "point at a checkpoint file (`.safetensors`, `.bin`, `.pt`, `.pth`, `.npy`, `.npz`) or a directory holding the checkpoint's shards"
                     .to_string()
             }
             IoError::UnknownTensor { nearest, .. } if !nearest.is_empty() => {
@@ -356,6 +477,28 @@ impl IoError {
             }
             IoError::DestinationIsInput { .. } => {
                 "write to a new path; the input is memory-mapped while the output is written".to_string()
+            }
+            IoError::LegacyTorchFormat { path } => format!(
+                "re-save it with torch 1.6 or newer: `torch.save(torch.load(\"{0}\"), \"{0}\")`",
+                path.display()
+            ),
+            IoError::InvalidArchive { .. } => {
+                "the file was probably cut short by an interrupted download or copy".to_string()
+            }
+            IoError::DisallowedGlobal { .. } => {
+                "loading never runs code from a checkpoint: only tensors, their storages, dtypes and \
+                 `collections.OrderedDict` may appear; extract the state_dict with torch and save it alone"
+                    .to_string()
+            }
+            IoError::NotAStateDict { .. } => {
+                "brainsurgery reads a mapping of names to tensors, or `{\"state_dict\": {...}}`"
+                    .to_string()
+            }
+            IoError::AmbiguousDirectory { .. } => {
+                "move one kind of file elsewhere, or point at a single file".to_string()
+            }
+            IoError::UnsupportedOutputDtype { format, .. } if format.contains("NumPy") => {
+                "NumPy has no bfloat16 or float8 types; cast the tensor (bfloat16 to float32 is exact) or write safetensors or torch".to_string()
             }
             _ => return None,
         };
