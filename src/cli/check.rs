@@ -186,25 +186,15 @@ pub fn check(args: &CheckArgs, headers: &CheckpointHeaders, rendering: Rendering
     } = compile_files(&args.items, headers);
     let mut stdout = String::new();
     if let Some(compilation) = &compilation {
-        let estimate = memory::estimate(&compilation.graph);
-        if let Some(budget) = budget {
-            diagnostics.extend(memory::check_budget(&compilation.graph, &estimate, budget));
-        }
-        let summary = summary::summarize(&compilation.graph);
-        let shards = shard_counts(&compilation.graph, &summary);
-        stdout = summary.render(&shards);
+        let (text, budget_diagnostics) = summary_report(&compilation.graph, budget);
+        diagnostics.extend(budget_diagnostics);
+        stdout = text;
     }
     let errors = diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
         .count();
-    let exit_code = if diagnostics.iter().any(|d| d.code.starts_with("E00")) {
-        EXIT_IO
-    } else if errors > 0 {
-        EXIT_PLAN
-    } else {
-        EXIT_OK
-    };
+    let exit_code = exit_code(&diagnostics);
     let mut stderr = render(&diagnostics, &sources, rendering);
     if errors > 0 {
         if !stderr.is_empty() {
@@ -219,6 +209,31 @@ pub fn check(args: &CheckArgs, headers: &CheckpointHeaders, rendering: Rendering
         exit_code,
         stdout,
         stderr,
+    }
+}
+
+/// The summary `check` prints for a compiled graph (what a run reads, writes and holds), and the
+/// diagnostics of the memory budget when one is given. The Web UI shows the same text.
+pub fn summary_report(graph: &PlanGraph, budget: Option<u64>) -> (String, Vec<Diagnostic>) {
+    let estimate = memory::estimate(graph);
+    let diagnostics = budget
+        .and_then(|budget| memory::check_budget(graph, &estimate, budget))
+        .into_iter()
+        .collect();
+    let summary = summary::summarize(graph);
+    let shards = shard_counts(graph, &summary);
+    (summary.render(&shards), diagnostics)
+}
+
+/// The exit code diagnostics call for: 3 when a checkpoint could not be read (storage codes),
+/// 1 for any other error, 0 when there are only warnings.
+pub fn exit_code(diagnostics: &[Diagnostic]) -> i32 {
+    if diagnostics.iter().any(|d| d.code.starts_with("E00")) {
+        EXIT_IO
+    } else if diagnostics.iter().any(|d| d.severity == Severity::Error) {
+        EXIT_PLAN
+    } else {
+        EXIT_OK
     }
 }
 

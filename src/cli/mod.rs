@@ -8,6 +8,7 @@ pub mod check;
 pub mod fmt;
 pub mod graph;
 pub mod inspect;
+pub mod serve;
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_PLAN: i32 = 1;
@@ -35,6 +36,8 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Print a plan's dataflow graph (DOT or JSON).
     Graph(graph::GraphArgs),
+    /// Serve the local Web UI: a plan editor checked as you type, tensors, graph and runs.
+    Serve(serve::ServeArgs),
 }
 
 /// Parses the process arguments and runs the subcommand; returns the exit code.
@@ -55,5 +58,6 @@ pub fn main() -> i32 {
         Command::Fmt(args) => fmt::run(args),
         Command::Graph(args) => graph::run(&args),
         Command::Inspect(args) => inspect::run(&args),
+        Command::Serve(args) => serve::run(&args),
     }
 }

@@ -94,7 +94,7 @@ impl PlanGraph {
     }
 
     /// `op parameters\ndtype shape` (plus the name for loads and stores).
-    fn label(&self, id: NodeId) -> String {
+    pub fn label(&self, id: NodeId) -> String {
         let Some(node) = self.node(id) else {
             return String::new();
         };

@@ -1,0 +1,130 @@
+//! What the served root holds: `GET /api/info`, `GET /api/files` and `GET /api/file?path=`.
+//!
+//! `info` names the root and the version. `files` walks the root (at most [`DEPTH`] levels and
+//! [`ENTRY_LIMIT`] entries, skipping hidden directories, `target` and symbolic links, so a
+//! listing never leaves the root nor takes long) and returns plan files (`.yaml`, `.yml`, `.bs`)
+//! and checkpoints (files of the formats `inspect` reads, and directories holding safetensors
+//! shards), as paths relative to the root. `file` returns a plan file's text and syntax; the path
+//! goes through the root's confinement first.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::blocking;
+use crate::serve::error::ApiError;
+use crate::serve::AppState;
+
+/// How deep the listing looks below the root.
+pub const DEPTH: usize = 4;
+/// The most entries one listing visits.
+pub const ENTRY_LIMIT: usize = 2000;
+/// The largest plan file `file` returns.
+const PLAN_LIMIT: u64 = 1024 * 1024;
+
+const PLAN_SUFFIXES: &[&str] = &[".yaml", ".yml", ".bs"];
+const CHECKPOINT_SUFFIXES: &[&str] = &[".safetensors", ".bin", ".pt", ".pth", ".npy", ".npz"];
+
+#[derive(Debug, Deserialize)]
+pub struct PathQuery {
+    pub path: String,
+}
+
+pub async fn info(State(state): State<Arc<AppState>>) -> Json<Value> {
+    Json(json!({
+        "root": state.root.path().display().to_string(),
+        "version": env!("CARGO_PKG_VERSION"),
+    }))
+}
+
+pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    blocking(move || {
+        let mut listing = Listing::default();
+        listing.walk(state.root.path(), state.root.path(), 0);
+        Ok(Json(json!({
+            "plans": listing.plans,
+            "checkpoints": listing.checkpoints,
+            "truncated": listing.visited >= ENTRY_LIMIT,
+        })))
+    })
+    .await
+}
+
+pub async fn read(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<PathQuery>,
+) -> Result<Json<Value>, ApiError> {
+    blocking(move || {
+        let path = state.root.existing(&query.path)?;
+        let syntax = if query.path.ends_with(".bs") {
+            "terse"
+        } else if PLAN_SUFFIXES.iter().any(|s| query.path.ends_with(s)) {
+            "yaml"
+        } else {
+            return Err(ApiError::bad_request("only plan files (.yaml, .yml, .bs) can be opened"));
+        };
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        if size > PLAN_LIMIT {
+            return Err(ApiError::bad_request("the plan file is larger than 1 MiB"));
+        }
+        let text = std::fs::read_to_string(&path)
+            .map_err(|error| ApiError::bad_request(format!("cannot read the file: {error}")))?;
+        Ok(Json(json!({"path": query.path, "syntax": syntax, "text": text})))
+    })
+    .await
+}
+
+#[derive(Debug, Default)]
+struct Listing {
+    plans: Vec<String>,
+    checkpoints: Vec<String>,
+    visited: usize,
+}
+
+impl Listing {
+    fn walk(&mut self, root: &Path, directory: &Path, depth: usize) {
+        let Ok(entries) = std::fs::read_dir(directory) else {
+            return;
+        };
+        let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+        entries.sort_by_key(|entry| entry.file_name());
+        let mut holds_shards = false;
+        for entry in entries {
+            if self.visited >= ENTRY_LIMIT {
+                return;
+            }
+            self.visited += 1;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let path = entry.path();
+            let relative = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
+            if kind.is_dir() {
+                if depth + 1 < DEPTH && !name.starts_with('.') && name != "target" {
+                    self.walk(root, &path, depth + 1);
+                }
+            } else if kind.is_file() {
+                if PLAN_SUFFIXES.iter().any(|s| name.ends_with(s)) {
+                    self.plans.push(relative);
+                } else if CHECKPOINT_SUFFIXES.iter().any(|s| name.ends_with(s)) {
+                    holds_shards |= name.ends_with(".safetensors");
+                    self.checkpoints.push(relative);
+                }
+            }
+        }
+        // A directory of safetensors shards is itself a checkpoint (as `inspect DIR` reads it).
+        if holds_shards && directory != root {
+            let relative = directory.strip_prefix(root).unwrap_or(directory);
+            self.checkpoints.push(relative.display().to_string());
+        }
+    }
+}

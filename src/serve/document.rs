@@ -1,0 +1,228 @@
+//! The plan as the editor holds it: text in one of the two syntaxes, checked against the
+//! checkpoints under the served root exactly as `brainsurgery check` checks a file.
+//!
+//! [`check_document`] receives the text, its [`Syntax`], the [`Root`] and optionally an output
+//! path chosen in the Run panel; it parses the text with the plan front ends
+//! ([`crate::plan::yaml::parse_yaml`], [`crate::plan::terse::parse_terse`]), compiles it with
+//! [`crate::compile::compile_plan`] over [`RootedHeaders`], and returns a [`Checked`] document:
+//! the source map, the plan, the compilation and every diagnostic. **Guarantees**: every path the
+//! plan reads (inputs, `load` steps, nested `execute` plans) is resolved inside the root, or the
+//! step gets a diagnostic instead; every output path that lies outside the root is an error
+//! diagnostic pointing at the plan; nothing but headers is read.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use super::root::{PathError, Root};
+use crate::cli::check::CheckpointHeaders;
+use crate::compile::{compile_plan, Compilation, HeaderSource, PlanSource};
+use crate::diagnostics::{Diagnostic, SourceMap, Span};
+use crate::graph::{OutputId, PlanGraph};
+use crate::plan::ast::Plan;
+use crate::tensor::TensorType;
+
+/// The two plan syntaxes of the editor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    Yaml,
+    Terse,
+}
+
+impl Syntax {
+    /// Reads the page's name for a syntax (`yaml` or `terse`).
+    pub fn parse(text: &str) -> Option<Syntax> {
+        match text {
+            "yaml" => Some(Syntax::Yaml),
+            "terse" => Some(Syntax::Terse),
+            _ => None,
+        }
+    }
+
+    /// The name the editor's text gets in diagnostics.
+    pub fn source_name(self) -> &'static str {
+        match self {
+            Syntax::Yaml => "plan.yaml",
+            Syntax::Terse => "plan.bs",
+        }
+    }
+}
+
+/// Diagnostic code of a path refused by the root's confinement.
+pub const PATH_REFUSED: &str = "E0901";
+
+/// A path refused by the root, as a diagnostic (labelled by the caller, or by the compiler with
+/// the input's span).
+pub fn path_refused(error: &PathError) -> Diagnostic {
+    Diagnostic::error(PATH_REFUSED, format!("path refused: {error}"))
+        .with_help("the Web UI reads and writes only inside the directory given with --root")
+}
+
+/// A [`HeaderSource`] that resolves every path inside the root before `check`'s own
+/// [`CheckpointHeaders`] opens it, and remembers which resolved path each plan path became (a
+/// run executes over the same opened checkpoints).
+#[derive(Debug)]
+pub struct RootedHeaders {
+    root: Root,
+    checkpoints: CheckpointHeaders,
+    resolved: RefCell<BTreeMap<String, String>>,
+}
+
+impl RootedHeaders {
+    pub fn new(root: Root) -> RootedHeaders {
+        RootedHeaders {
+            root,
+            checkpoints: CheckpointHeaders::new(),
+            resolved: RefCell::new(BTreeMap::new()),
+        }
+    }
+
+    /// Each path as the plan wrote it, with the canonical path it was opened as.
+    pub fn resolved(&self) -> BTreeMap<String, String> {
+        self.resolved.borrow().clone()
+    }
+
+    /// The checkpoints opened so far, with their read counters.
+    pub fn checkpoints(&self) -> &CheckpointHeaders {
+        &self.checkpoints
+    }
+}
+
+impl HeaderSource for RootedHeaders {
+    fn headers(&self, path: &str) -> Result<Vec<(String, TensorType)>, Diagnostic> {
+        let resolved = match self.root.existing(path) {
+            Ok(resolved) => resolved,
+            // A missing file gets the storage layer's own "does not exist" error.
+            Err(PathError::Missing(_)) => self.root.path().join(path),
+            Err(error) => return Err(path_refused(&error)),
+        };
+        let resolved = resolved.to_string_lossy().into_owned();
+        let tensors = self.checkpoints.headers(&resolved)?;
+        self.resolved
+            .borrow_mut()
+            .insert(path.to_string(), resolved);
+        Ok(tensors)
+    }
+}
+
+/// Nested plans of `execute: {path: …}`, read only from inside the root.
+struct RootedPlans<'a> {
+    root: &'a Root,
+    sources: &'a RefCell<SourceMap>,
+}
+
+impl PlanSource for RootedPlans<'_> {
+    fn load_plan(&self, path: &str) -> Result<Plan, Vec<Diagnostic>> {
+        let resolved = self
+            .root
+            .existing(path)
+            .map_err(|error| vec![path_refused(&error)])?;
+        crate::plan::yaml::load_plan(&[resolved], &[], &mut self.sources.borrow_mut())
+    }
+}
+
+/// A checked editor document.
+#[derive(Debug)]
+pub struct Checked {
+    /// The editor's text is always source 0.
+    pub sources: SourceMap,
+    pub plan: Option<Plan>,
+    pub compilation: Option<Compilation>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub headers: RootedHeaders,
+}
+
+impl Checked {
+    /// The compiled graph, when the plan parsed and compiled without errors.
+    pub fn valid_graph(&self) -> Option<&PlanGraph> {
+        let failed = self
+            .diagnostics
+            .iter()
+            .any(|d| d.severity == crate::diagnostics::Severity::Error);
+        match (&self.compilation, failed) {
+            (Some(compilation), false) => Some(&compilation.graph),
+            _ => None,
+        }
+    }
+}
+
+/// Parses the editor's text with the front end of its syntax (source 0 of the returned map).
+pub fn parse_document(
+    text: &str,
+    syntax: Syntax,
+) -> (SourceMap, Result<Plan, Vec<Diagnostic>>) {
+    let mut sources = SourceMap::new();
+    let id = sources.add(syntax.source_name(), text);
+    let parsed = match syntax {
+        Syntax::Yaml => crate::plan::yaml::parse_yaml(&mut sources, id),
+        Syntax::Terse => crate::plan::terse::parse_terse(&mut sources, id),
+    };
+    (sources, parsed)
+}
+
+/// Parses and compiles the editor's text. `output` replaces the plan's output path (keeping its
+/// place in the text, so diagnostics about it still point at the plan's `output`).
+pub fn check_document(text: &str, syntax: Syntax, root: &Root, output: Option<&str>) -> Checked {
+    let (sources, parsed) = parse_document(text, syntax);
+    let headers = RootedHeaders::new(root.clone());
+    let mut plan = match parsed {
+        Ok(plan) => plan,
+        Err(diagnostics) => {
+            return Checked {
+                sources,
+                plan: None,
+                compilation: None,
+                diagnostics,
+                headers,
+            }
+        }
+    };
+    if let (Some(chosen), Some(plan_output)) = (output, plan.output.as_mut()) {
+        plan_output.node.path.node = chosen.to_string();
+    }
+    let shared = RefCell::new(sources);
+    let plans = RootedPlans {
+        root,
+        sources: &shared,
+    };
+    let compilation = compile_plan(&plan, &headers, Some(&plans));
+    let mut diagnostics = compilation.diagnostics.clone();
+    diagnostics.extend(refused_outputs(&compilation.graph, &plan, root));
+    Checked {
+        sources: shared.into_inner(),
+        plan: Some(plan),
+        compilation: Some(compilation),
+        diagnostics,
+        headers,
+    }
+}
+
+/// An error for every output (the plan's, or a `save` step's) whose path is not inside the root.
+fn refused_outputs(graph: &PlanGraph, plan: &Plan, root: &Root) -> Vec<Diagnostic> {
+    graph
+        .outputs()
+        .iter()
+        .enumerate()
+        .filter_map(|(index, spec)| {
+            let error = root.writable(&spec.path).err()?;
+            let span = output_span(graph, plan, OutputId::from_index(index), spec.is_plan_output);
+            let diagnostic = path_refused(&error);
+            Some(match span {
+                Some(span) => diagnostic.with_label(span, "written here"),
+                None => diagnostic,
+            })
+        })
+        .collect()
+}
+
+/// Where an output is named: the plan's `output` path, or the step of one of its stores.
+fn output_span(graph: &PlanGraph, plan: &Plan, id: OutputId, is_plan_output: bool) -> Option<Span> {
+    if is_plan_output {
+        if let Some(output) = &plan.output {
+            return Some(output.node.path.span);
+        }
+    }
+    graph
+        .stores_of(id)
+        .first()
+        .and_then(|&store| graph.span(store))
+}
