@@ -204,12 +204,10 @@ pub fn lora_extract(
     let (rows, columns) = dims(base.shape());
     let (a, b, rank) = match (decode_floats(op, base)?, decode_floats(op, tuned)?) {
         (Floats::F32(base), Floats::F32(tuned)) => {
-            let delta = difference(&tuned, &base);
-            factorize(op, &delta, rows, columns, rule, method)?
+            factorize(op, &difference(tuned, base), rows, columns, rule, method)?
         }
         (Floats::F64(base), Floats::F64(tuned)) => {
-            let delta = difference(&tuned, &base);
-            factorize(op, &delta, rows, columns, rule, method)?
+            factorize(op, &difference(tuned, base), rows, columns, rule, method)?
         }
         _ => return Err(dtype_mismatch(op, base.dtype(), tuned.dtype())),
     };
@@ -340,14 +338,18 @@ fn merge<T: Real>(
             MatRef::from_row_major_slice(b, rows, rank),
             MatRef::from_row_major_slice(a, rank, columns),
             T::from_f64(scale),
-            parallelism(rows * columns * rank),
+            parallelism(rows.saturating_mul(columns).saturating_mul(rank)),
         );
     }
     T::into_lanes(w)
 }
 
-fn difference<T: Real>(tuned: &[T], base: &[T]) -> Vec<T> {
-    tuned.iter().zip(base).map(|(&t, &b)| t - b).collect()
+/// `tuned − base`, written over `tuned` so that the factorization holds one decoded copy less.
+fn difference<T: Real>(mut tuned: Vec<T>, base: Vec<T>) -> Vec<T> {
+    for (value, subtrahend) in tuned.iter_mut().zip(base) {
+        *value -= subtrahend;
+    }
+    tuned
 }
 
 fn encode_tensor(lanes: &Lanes, ty: TensorType) -> Result<TensorData, KernelError> {

@@ -73,7 +73,8 @@ pub(crate) fn parallelism(work: usize) -> Par {
 /// `lhs · rhs` as a new column-major matrix.
 pub(crate) fn product<T: Real>(lhs: MatRef<'_, T>, rhs: MatRef<'_, T>) -> Mat<T> {
     let mut out = Mat::<T>::zeros(lhs.nrows(), rhs.ncols());
-    let par = parallelism(lhs.nrows() * lhs.ncols() * rhs.ncols());
+    let work = lhs.nrows().saturating_mul(lhs.ncols());
+    let par = parallelism(work.saturating_mul(rhs.ncols()));
     matmul(
         out.as_mut(),
         Accum::Replace,
@@ -94,7 +95,7 @@ pub(crate) fn orthonormal_basis<T: Real>(mut matrix: Mat<T>) -> Mat<T> {
     if size == 0 {
         return Mat::zeros(rows, size);
     }
-    let par = parallelism(rows * columns * size);
+    let par = parallelism(rows.saturating_mul(columns).saturating_mul(size));
     let block = recommended_block_size::<T>(rows, columns);
     let mut coefficients = Mat::<T>::zeros(block, size);
     let scratch = qr_in_place_scratch::<T>(rows, columns, block, par, Default::default());
@@ -131,7 +132,7 @@ pub(crate) struct ThinSvd<T> {
 pub(crate) fn thin_svd<T: Real>(matrix: MatRef<'_, T>) -> Result<ThinSvd<T>, SvdError> {
     let (rows, columns) = matrix.shape();
     let size = rows.min(columns);
-    let par = parallelism(rows * columns * size);
+    let par = parallelism(rows.saturating_mul(columns).saturating_mul(size));
     let mut left = Mat::<T>::zeros(rows, size);
     let mut right = Mat::<T>::zeros(columns, size);
     let mut values = faer::diag::Diag::<T>::zeros(size);

@@ -156,7 +156,7 @@ impl<T: Real> Spectrum<T> {
                 scaled_left.as_ref(),
                 self.right.get(.., ..rank).transpose(),
                 T::from_f64(1.0),
-                parallelism(rows * columns * rank),
+                parallelism(rows.saturating_mul(columns).saturating_mul(rank)),
             );
         }
         out
@@ -165,6 +165,12 @@ impl<T: Real> Spectrum<T> {
 
 /// ‖M‖²_F in `f64`.
 fn frobenius_squared<T: Real>(matrix: MatRef<'_, T>) -> f64 {
+    // Walk along the unit-stride dimension, so that a row-major view is read in memory order.
+    let matrix = if matrix.row_stride() == 1 {
+        matrix
+    } else {
+        matrix.transpose()
+    };
     (0..matrix.ncols())
         .map(|column| {
             matrix
