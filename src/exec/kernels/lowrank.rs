@@ -6,8 +6,8 @@
 //! whatever the storage dtype, and each output is rounded to the storage dtype exactly once, so
 //! half precision works (BrainSurgery's `torch.linalg.svd` refuses it) and a half-precision result
 //! equals the `f32` result rounded. Singular values come from `faer`'s thin SVD, or from a
-//! randomized SVD when [`SvdMethod::Randomized`] is asked for (the `spectrum` submodule has the
-//! algorithm and `docs/lowrank.md` for its error bound). Bad input (not 2-D, a non-float dtype,
+//! randomized SVD when [`SvdMethod::Randomized`] is asked for (the `spectrum` submodule describes
+//! the algorithm, `docs/lowrank.md` its error bound). Bad input (not 2-D, a non-float dtype,
 //! mismatched operands, NaN or infinity where an SVD is needed, a zero rank, an energy outside
 //! (0, 1]) is a [`KernelError`].
 //!
@@ -19,16 +19,19 @@
 
 mod numeric;
 mod spectrum;
+mod types;
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef};
 
 use self::numeric::{parallelism, Real};
 use self::spectrum::Spectrum;
-use super::codec::{decode, encode, LaneKind, Lanes};
+use self::types::{check_dtype, check_rule, dtype_mismatch, invalid, matrix_dims};
+pub use self::types::{lora_extract_types, lora_merge_type, phlora_shapes, phlora_types};
+use super::codec::{decode, encode, Lanes};
 use crate::exec::error::KernelError;
 use crate::exec::tensor_data::{TensorData, TensorView};
-use crate::tensor::{DType, Shape, TensorType};
+use crate::tensor::{Shape, TensorType};
 
 /// Which SVD computes the leading singular triplets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -81,75 +84,6 @@ pub struct LowRankFactors {
     pub a: TensorData,
     pub b: TensorData,
     pub rank: u64,
-}
-
-/// The factor shapes of `phlora` on a matrix of `shape`: A (r × in), B (out × r) with
-/// r = min(rank, out, in).
-pub fn phlora_shapes(shape: &Shape, rank: u64) -> Result<(Shape, Shape), KernelError> {
-    let (rows, columns) = matrix_dims("phlora", shape)?;
-    check_rule("phlora", &RankRule::Fixed(rank))?;
-    let rank = rank.min(rows).min(columns);
-    Ok((
-        Shape::new(vec![rank, columns]),
-        Shape::new(vec![rows, rank]),
-    ))
-}
-
-/// The factor types of `phlora`: [`phlora_shapes`] in the input's dtype.
-pub fn phlora_types(ty: &TensorType, rank: u64) -> Result<(TensorType, TensorType), KernelError> {
-    check_dtype("phlora", ty.dtype)?;
-    let (a, b) = phlora_shapes(&ty.shape, rank)?;
-    Ok((TensorType::new(ty.dtype, a), TensorType::new(ty.dtype, b)))
-}
-
-/// The factor types of `lora_extract`, or `None` when the rank depends on the values
-/// ([`RankRule::Energy`]; it is then at most `max_rank` and min(shape)).
-pub fn lora_extract_types(
-    base: &TensorType,
-    tuned: &TensorType,
-    rule: &RankRule,
-) -> Result<Option<(TensorType, TensorType)>, KernelError> {
-    let op = "lora_extract";
-    check_pair(op, base, tuned)?;
-    check_dtype(op, base.dtype)?;
-    let (rows, columns) = matrix_dims(op, &base.shape)?;
-    check_rule(op, rule)?;
-    Ok(match *rule {
-        RankRule::Fixed(rank) => {
-            let rank = rank.min(rows).min(columns);
-            Some((
-                TensorType::new(base.dtype, Shape::new(vec![rank, columns])),
-                TensorType::new(base.dtype, Shape::new(vec![rows, rank])),
-            ))
-        }
-        RankRule::Energy { .. } => None,
-    })
-}
-
-/// The type of `lora_merge(w, a, b)`: W's, once A is r × in and B out × r for W out × in.
-pub fn lora_merge_type(
-    w: &TensorType,
-    a: &TensorType,
-    b: &TensorType,
-) -> Result<TensorType, KernelError> {
-    let op = "lora_merge";
-    same_dtype(op, w.dtype, a.dtype)?;
-    same_dtype(op, w.dtype, b.dtype)?;
-    check_dtype(op, w.dtype)?;
-    let (rows, columns) = matrix_dims(op, &w.shape)?;
-    let shape_error = || KernelError::InvalidArgument {
-        op,
-        reason: format!(
-            "for W of shape {}, A must be r × {columns} and B {rows} × r, got A {} and B {}",
-            w.shape, a.shape, b.shape
-        ),
-    };
-    let (a_rows, a_columns) = matrix_dims(op, &a.shape).map_err(|_| shape_error())?;
-    let (b_rows, b_columns) = matrix_dims(op, &b.shape).map_err(|_| shape_error())?;
-    if a_columns != columns || b_rows != rows || b_columns != a_rows {
-        return Err(shape_error());
-    }
-    Ok(w.clone())
 }
 
 /// PHLoRA: the √S-split factors of W's best rank-r approximation, r = min(rank, min(shape)).
@@ -359,68 +293,12 @@ fn encode_tensor(lanes: &Lanes, ty: TensorType) -> Result<TensorData, KernelErro
     Ok(out)
 }
 
-/// The (rows, columns) of a 2-D shape.
-fn matrix_dims(op: &'static str, shape: &Shape) -> Result<(u64, u64), KernelError> {
-    match shape.dims() {
-        [rows, columns] => Ok((*rows, *columns)),
-        _ => Err(invalid(
-            op,
-            format!("target must be 2-D, got shape {shape}"),
-        )),
-    }
-}
-
 /// The dimensions of a 2-D shape already checked and backed by in-memory bytes, so they fit
 /// in `usize`.
 fn dims(shape: &Shape) -> (usize, usize) {
     match shape.dims() {
         [rows, columns] => (*rows as usize, *columns as usize),
         _ => (0, 0),
-    }
-}
-
-fn check_dtype(op: &'static str, dtype: DType) -> Result<(), KernelError> {
-    match LaneKind::of(dtype) {
-        Some(LaneKind::F32 | LaneKind::F64) => Ok(()),
-        _ => Err(KernelError::UnsupportedDType { op, dtype }),
-    }
-}
-
-fn check_rule(op: &'static str, rule: &RankRule) -> Result<(), KernelError> {
-    match *rule {
-        RankRule::Fixed(0) => Err(invalid(op, "rank must be a positive integer, got 0".into())),
-        RankRule::Energy { fraction, .. } if !(fraction > 0.0 && fraction <= 1.0) => Err(invalid(
-            op,
-            format!("energy must be in (0, 1], got {fraction}"),
-        )),
-        RankRule::Energy {
-            max_rank: Some(0), ..
-        } => Err(invalid(
-            op,
-            "the maximum rank must be a positive integer, got 0".into(),
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// Two operands of one dtype and one shape.
-fn check_pair(op: &'static str, left: &TensorType, right: &TensorType) -> Result<(), KernelError> {
-    same_dtype(op, left.dtype, right.dtype)?;
-    if left.shape != right.shape {
-        return Err(KernelError::ShapeMismatch {
-            op,
-            left: left.shape.clone(),
-            right: right.shape.clone(),
-        });
-    }
-    Ok(())
-}
-
-fn same_dtype(op: &'static str, left: DType, right: DType) -> Result<(), KernelError> {
-    if left == right {
-        Ok(())
-    } else {
-        Err(dtype_mismatch(op, left, right))
     }
 }
 
@@ -435,14 +313,6 @@ fn check_finite<T: Real>(op: &'static str, values: &[T]) -> Result<(), KernelErr
     }
 }
 
-fn dtype_mismatch(op: &'static str, left: DType, right: DType) -> KernelError {
-    KernelError::DTypeMismatch { op, left, right }
-}
-
 fn no_convergence(op: &'static str) -> KernelError {
     invalid(op, "the SVD did not converge".into())
-}
-
-fn invalid(op: &'static str, reason: String) -> KernelError {
-    KernelError::InvalidArgument { op, reason }
 }
