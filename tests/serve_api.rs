@@ -21,9 +21,15 @@ fn check_of_the_bundled_example_is_valid_with_checks_summary() {
     assert_eq!(result["errors"], 0);
     let summary = result["summary"].as_str().expect("summary");
     assert!(summary.contains("read:        26 tensors"), "{summary}");
-    assert!(summary.contains("out/gpt2-tiny-edited.safetensors"), "{summary}");
+    assert!(
+        summary.contains("out/gpt2-tiny-edited.safetensors"),
+        "{summary}"
+    );
     assert_eq!(result["inputs"][0]["path"], "examples/models/gpt2-tiny");
-    assert_eq!(result["outputs"][0]["path"], "out/gpt2-tiny-edited.safetensors");
+    assert_eq!(
+        result["outputs"][0]["path"],
+        "out/gpt2-tiny-edited.safetensors"
+    );
 }
 
 #[test]
@@ -39,7 +45,12 @@ fn check_reports_each_error_at_its_line_and_column() {
         .position(|line| line.contains("ln_f.wieght"))
         .expect("edited line")
         + 1;
-    let column = text.lines().nth(line - 1).and_then(|l| l.find("ln_f.wieght")).expect("col") + 1;
+    let column = text
+        .lines()
+        .nth(line - 1)
+        .and_then(|l| l.find("ln_f.wieght"))
+        .expect("col")
+        + 1;
     assert_eq!(diagnostic["at"]["line"], line);
     assert_eq!(diagnostic["at"]["column"], column);
     assert!(diagnostic["rendered"]
@@ -51,11 +62,17 @@ fn check_reports_each_error_at_its_line_and_column() {
 fn terse_plans_check_and_fmt_converts_both_ways() {
     let workspace = Workspace::new();
     let terse = workspace
-        .post("/api/fmt", &json!({"plan": EXAMPLE_PLAN, "syntax": "yaml", "to": "terse"}))
+        .post(
+            "/api/fmt",
+            &json!({"plan": EXAMPLE_PLAN, "syntax": "yaml", "to": "terse"}),
+        )
         .json();
     assert_eq!(terse["ok"], true, "{terse}");
     let text = terse["text"].as_str().expect("text");
-    assert!(text.contains("input model = \"examples/models/gpt2-tiny\""), "{text}");
+    assert!(
+        text.contains("input model = \"examples/models/gpt2-tiny\""),
+        "{text}"
+    );
     let checked = workspace
         .post("/api/check", &json!({"plan": text, "syntax": "terse"}))
         .json();
@@ -65,7 +82,10 @@ fn terse_plans_check_and_fmt_converts_both_ways() {
         .json();
     assert_eq!(back["syntax"], "yaml");
     let again = workspace
-        .post("/api/fmt", &json!({"plan": back["text"], "syntax": "yaml", "to": "terse"}))
+        .post(
+            "/api/fmt",
+            &json!({"plan": back["text"], "syntax": "yaml", "to": "terse"}),
+        )
         .json();
     assert_eq!(again["text"], terse["text"]);
     let broken = workspace
@@ -136,7 +156,10 @@ fn graph_is_drawn_raw_and_optimized_with_each_node_pointing_at_its_step() {
     assert!(svg.contains(&format!("data-node=\"{}\"", cast["id"])));
 
     let optimized = workspace
-        .post("/api/graph", &json!({"plan": EXAMPLE_PLAN, "optimized": true}))
+        .post(
+            "/api/graph",
+            &json!({"plan": EXAMPLE_PLAN, "optimized": true}),
+        )
         .json();
     assert_eq!(optimized["optimized"], true);
     assert!(optimized["nodes"].as_array().expect("nodes").len() <= nodes.len());
@@ -145,14 +168,19 @@ fn graph_is_drawn_raw_and_optimized_with_each_node_pointing_at_its_step() {
         .post("/api/graph", &plan("inputs: [model::nowhere]\n"))
         .json();
     assert_eq!(invalid["ok"], false);
-    assert!(invalid["diagnostics"].as_array().is_some_and(|d| !d.is_empty()));
+    assert!(invalid["diagnostics"]
+        .as_array()
+        .is_some_and(|d| !d.is_empty()));
 }
 
 #[test]
 fn files_lists_plans_and_checkpoints_and_file_reads_a_plan() {
     let workspace = Workspace::new();
     let files = workspace.get("/api/files").json();
-    assert!(files["plans"].as_array().expect("plans").contains(&json!("example.yaml")));
+    assert!(files["plans"]
+        .as_array()
+        .expect("plans")
+        .contains(&json!("example.yaml")));
     let checkpoints = files["checkpoints"].as_array().expect("checkpoints");
     assert!(checkpoints.contains(&json!("examples/models/gpt2-tiny")));
     assert!(checkpoints.contains(&json!("examples/models/gpt2-tiny/model.safetensors")));
@@ -170,7 +198,9 @@ fn the_page_and_its_assets_are_embedded() {
     assert!(!page.text().contains("http://") && !page.text().contains("https://"));
     let script = request(workspace.address(), "GET", "/assets/app.js", &[], None);
     assert_eq!(script.status, 200);
-    assert!(script.header("content-type").is_some_and(|t| t.starts_with("text/javascript")));
+    assert!(script
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("text/javascript")));
     let missing = request(workspace.address(), "GET", "/assets/nothing.js", &[], None);
     assert_eq!(missing.status, 404);
 }
@@ -187,7 +217,13 @@ fn requests_without_the_right_token_are_refused() {
         if let Some(token) = token {
             headers.push(("x-brainsurgery-token", token));
         }
-        let check = request(workspace.address(), "POST", "/api/check", &headers, Some(body.as_bytes()));
+        let check = request(
+            workspace.address(),
+            "POST",
+            "/api/check",
+            &headers,
+            Some(body.as_bytes()),
+        );
         assert_eq!(check.status, 403, "{token:?}");
         assert_eq!(check.error_code(), "missing-token");
         let inspect = request(
@@ -198,13 +234,22 @@ fn requests_without_the_right_token_are_refused() {
             None,
         );
         assert_eq!(inspect.status, 403);
-        let run = request(workspace.address(), "POST", "/api/run", &headers, Some(body.as_bytes()));
+        let run = request(
+            workspace.address(),
+            "POST",
+            "/api/run",
+            &headers,
+            Some(body.as_bytes()),
+        );
         assert_eq!(run.status, 403);
         assert_eq!(run.error_code(), "missing-token");
     }
     // The query form (used by event streams) works with the right token only.
     let good = format!("/api/info?token={}", workspace.token());
-    assert_eq!(request(workspace.address(), "GET", &good, &[], None).status, 200);
+    assert_eq!(
+        request(workspace.address(), "GET", &good, &[], None).status,
+        200
+    );
     assert_eq!(
         request(workspace.address(), "GET", "/api/info?token=x", &[], None).status,
         403
@@ -290,7 +335,10 @@ fn foreign_host_names_are_refused() {
         workspace.address(),
         "GET",
         "/api/info",
-        &[("host", "attacker.example"), ("x-brainsurgery-token", workspace.token())],
+        &[
+            ("host", "attacker.example"),
+            ("x-brainsurgery-token", workspace.token()),
+        ],
         None,
     );
     assert_eq!(response.status, 421);
@@ -299,7 +347,10 @@ fn foreign_host_names_are_refused() {
         workspace.address(),
         "GET",
         "/api/info",
-        &[("host", "localhost:1234"), ("x-brainsurgery-token", workspace.token())],
+        &[
+            ("host", "localhost:1234"),
+            ("x-brainsurgery-token", workspace.token()),
+        ],
         None,
     );
     assert_eq!(local.status, 200);

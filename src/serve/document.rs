@@ -146,10 +146,7 @@ impl Checked {
 }
 
 /// Parses the editor's text with the front end of its syntax (source 0 of the returned map).
-pub fn parse_document(
-    text: &str,
-    syntax: Syntax,
-) -> (SourceMap, Result<Plan, Vec<Diagnostic>>) {
+pub fn parse_document(text: &str, syntax: Syntax) -> (SourceMap, Result<Plan, Vec<Diagnostic>>) {
     let mut sources = SourceMap::new();
     let id = sources.add(syntax.source_name(), text);
     let parsed = match syntax {
@@ -204,7 +201,12 @@ fn refused_outputs(graph: &PlanGraph, plan: &Plan, root: &Root) -> Vec<Diagnosti
         .enumerate()
         .filter_map(|(index, spec)| {
             let error = root.writable(&spec.path).err()?;
-            let span = output_span(graph, plan, OutputId::from_index(index), spec.is_plan_output);
+            let span = output_span(
+                graph,
+                plan,
+                OutputId::from_index(index),
+                spec.is_plan_output,
+            );
             let diagnostic = path_refused(&error);
             Some(match span {
                 Some(span) => diagnostic.with_label(span, "written here"),

@@ -156,11 +156,13 @@ impl Runs {
         drop(table);
         std::thread::spawn(move || {
             let reporter = RunReporter { sender };
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&reporter)))
-                .unwrap_or_else(|_| RunOutcome {
-                    succeeded: false,
-                    result: json!({"message": "the run stopped on an internal error (please report)"}),
-                });
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                work(&reporter)
+            }))
+            .unwrap_or_else(|_| RunOutcome {
+                succeeded: false,
+                result: json!({"message": "the run stopped on an internal error (please report)"}),
+            });
             reporter.sender.send_modify(|status| {
                 status.state = if outcome.succeeded {
                     RunState::Succeeded
@@ -223,9 +225,7 @@ mod tests {
     #[test]
     fn a_panicking_run_fails_instead_of_hanging() {
         let runs = Runs::default();
-        let id = runs
-            .start(|_| panic!("kernel bug"))
-            .expect("starts");
+        let id = runs.start(|_| panic!("kernel bug")).expect("starts");
         let status = wait_finished(&runs, id);
         assert_eq!(status.state, RunState::Failed);
         assert!(status.result["message"].is_string());

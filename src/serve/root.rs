@@ -173,9 +173,15 @@ mod tests {
             root.existing("/etc/passwd"),
             Err(PathError::OutsideRoot(_))
         ));
-        assert!(matches!(root.writable("/tmp/x"), Err(PathError::OutsideRoot(_))));
+        assert!(matches!(
+            root.writable("/tmp/x"),
+            Err(PathError::OutsideRoot(_))
+        ));
         assert_eq!(root.existing(""), Err(PathError::Empty));
-        assert!(matches!(root.existing("nothing"), Err(PathError::Missing(_))));
+        assert!(matches!(
+            root.existing("nothing"),
+            Err(PathError::Missing(_))
+        ));
     }
 
     #[test]

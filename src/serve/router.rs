@@ -46,7 +46,11 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 /// Refuses an API request without the server's token (header, or `token=` in the query).
-async fn require_token(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+async fn require_token(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let from_header = request
         .headers()
         .get(TOKEN_HEADER)
@@ -107,10 +111,22 @@ mod tests {
 
     #[test]
     fn loopback_host_names() {
-        for host in ["localhost", "localhost:8766", "127.0.0.1:1", "[::1]:80", "127.1.2.3"] {
+        for host in [
+            "localhost",
+            "localhost:8766",
+            "127.0.0.1:1",
+            "[::1]:80",
+            "127.1.2.3",
+        ] {
             assert!(is_loopback_host(host), "{host}");
         }
-        for host in ["", "evil.example", "evil.example:8766", "10.0.0.1:8766", "localhost.evil"] {
+        for host in [
+            "",
+            "evil.example",
+            "evil.example:8766",
+            "10.0.0.1:8766",
+            "localhost.evil",
+        ] {
             assert!(!is_loopback_host(host), "{host}");
         }
     }

@@ -62,7 +62,13 @@ impl Workspace {
 
     /// A GET with the token.
     pub fn get(&self, path: &str) -> Response {
-        request(self.address(), "GET", path, &[("x-brainsurgery-token", self.token())], None)
+        request(
+            self.address(),
+            "GET",
+            path,
+            &[("x-brainsurgery-token", self.token())],
+            None,
+        )
     }
 
     /// A POST of JSON with the token.
@@ -133,7 +139,10 @@ pub fn request(
         .set_read_timeout(Some(Duration::from_secs(60)))
         .expect("timeout");
     let mut head = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
-    if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("host")) {
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
         head.push_str(&format!("Host: {address}\r\n"));
     }
     for (name, value) in headers {

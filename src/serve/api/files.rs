@@ -65,7 +65,9 @@ pub async fn read(
         } else if PLAN_SUFFIXES.iter().any(|s| query.path.ends_with(s)) {
             "yaml"
         } else {
-            return Err(ApiError::bad_request("only plan files (.yaml, .yml, .bs) can be opened"));
+            return Err(ApiError::bad_request(
+                "only plan files (.yaml, .yml, .bs) can be opened",
+            ));
         };
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         if size > PLAN_LIMIT {
@@ -73,7 +75,9 @@ pub async fn read(
         }
         let text = std::fs::read_to_string(&path)
             .map_err(|error| ApiError::bad_request(format!("cannot read the file: {error}")))?;
-        Ok(Json(json!({"path": query.path, "syntax": syntax, "text": text})))
+        Ok(Json(
+            json!({"path": query.path, "syntax": syntax, "text": text}),
+        ))
     })
     .await
 }

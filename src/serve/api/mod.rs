@@ -78,7 +78,7 @@ where
     F: FnOnce() -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|_| ApiError::internal("the request's work stopped unexpectedly (please report)"))?
+    tokio::task::spawn_blocking(work).await.map_err(|_| {
+        ApiError::internal("the request's work stopped unexpectedly (please report)")
+    })?
 }

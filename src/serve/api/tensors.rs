@@ -87,7 +87,11 @@ pub async fn tensor(
             .ok_or_else(|| ApiError::not_found(format!("no tensor `{}`", query.name)))?
             .clone();
         let bytes = checkpoint.read(&info.name).map_err(|error| {
-            ApiError::bad_request(format!("cannot read `{}`: {}", info.name, error.to_diagnostic().message))
+            ApiError::bad_request(format!(
+                "cannot read `{}`: {}",
+                info.name,
+                error.to_diagnostic().message
+            ))
         })?;
         let stats = summarize(info.ty.dtype, &bytes);
         let (stats_value, picture) = match &stats {

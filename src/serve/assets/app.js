@@ -244,28 +244,34 @@ function refreshEditor() {
 
 const knownCheckpoints = new Set();
 
+// The plan's inputs come first in the list; the first one is shown until the user picks another.
 function updateCheckpoints(inputs) {
   const select = $("checkpoint");
-  const before = select.value;
-  let added = false;
-  for (const input of inputs) {
+  for (const input of [...inputs].reverse()) {
     if (knownCheckpoints.has(input.path)) continue;
     knownCheckpoints.add(input.path);
-    select.append(element("option", { value: input.path }, `${input.alias}: ${input.path}`));
-    added = true;
+    select.prepend(element("option", { value: input.path }, `${input.alias}: ${input.path}`));
   }
-  if (added && !before && select.value) loadTree(select.value);
+  if (!$("tensor-tree").dataset.path && inputs.length > 0) {
+    select.value = inputs[0].path;
+    loadTree(inputs[0].path);
+  }
 }
 
 async function loadFiles() {
   try {
     const files = await api("GET", "/files");
     for (const plan of files.plans) $("plan-file").append(element("option", { value: plan }, plan));
+    const select = $("checkpoint");
+    const chosen = select.value;
     for (const path of files.checkpoints) {
       if (knownCheckpoints.has(path)) continue;
       knownCheckpoints.add(path);
-      $("checkpoint").append(element("option", { value: path }, path));
+      select.append(element("option", { value: path }, path));
     }
+    // Appending never changes what is shown; an empty list picks its first entry.
+    if (chosen) select.value = chosen;
+    else if (!$("tensor-tree").dataset.path && select.value) loadTree(select.value);
   } catch (error) {
     $("connection").textContent = "cannot list files: " + error.message;
   }
@@ -316,6 +322,7 @@ function renderTree(container, node, checkpoint) {
 
 async function loadTree(path) {
   $("tensor-tree").replaceChildren(element("span", { class: "muted" }, "loading…"));
+  $("tensor-tree").dataset.path = path;
   $("tensor-detail").replaceChildren();
   try {
     const answer = await api("GET", "/inspect?path=" + encodeURIComponent(path));

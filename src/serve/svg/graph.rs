@@ -52,7 +52,10 @@ pub fn draw(graph: &PlanGraph, sources: &SourceMap) -> GraphPicture {
         folded.insert(load);
         folded.extend(graph.consumers(load));
         tensors += 1;
-        bytes += graph.type_of(load).and_then(|ty| ty.byte_len()).unwrap_or(0);
+        bytes += graph
+            .type_of(load)
+            .and_then(|ty| ty.byte_len())
+            .unwrap_or(0);
     }
     let visible: Vec<NodeId> = graph
         .node_ids()
@@ -141,11 +144,15 @@ pub fn draw(graph: &PlanGraph, sources: &SourceMap) -> GraphPicture {
                 )
             }
             Box::Passthrough { tensors, bytes } => {
-                let text = format!(
-                    "{tensors} tensor{} passed through untouched",
-                    if *tensors == 1 { "" } else { "s" }
-                );
-                let lines = vec![text.clone(), format!("{bytes} bytes")];
+                let count = format!("{tensors} tensor{}", if *tensors == 1 { "" } else { "s" });
+                let text = format!("{count} passed through untouched ({bytes} bytes)");
+                // The first two lines share a row, as a node's id and op do.
+                let lines = vec![
+                    count,
+                    "passed".to_string(),
+                    "through untouched".to_string(),
+                    format!("{bytes} bytes"),
+                ];
                 ("node passthrough".to_string(), String::new(), lines, text)
             }
         };
@@ -157,7 +164,9 @@ pub fn draw(graph: &PlanGraph, sources: &SourceMap) -> GraphPicture {
         );
         // The id and op share the first line; the tensor name or parameters and the type follow.
         let first = lines.iter().take(2).cloned().collect::<Vec<_>>().join(" ");
-        let rows = std::iter::once(first).chain(lines.into_iter().skip(2)).take(3);
+        let rows = std::iter::once(first)
+            .chain(lines.into_iter().skip(2))
+            .take(3);
         for (row, text) in rows.enumerate() {
             let _ = write!(
                 svg,
@@ -197,7 +206,8 @@ fn node_json(graph: &PlanGraph, id: NodeId, sources: &SourceMap) -> Value {
     let step = graph.span(id).and_then(|span| {
         let source = sources.get(span.source)?;
         let (line, column) = sources.line_col(span.source, span.start as usize);
-        let text = source.text.get(span.range()).unwrap_or("").trim();
+        // A node's span is often just the op's keyword; the whole line says what the step does.
+        let text = source.text.lines().nth(line - 1).unwrap_or("").trim();
         Some(json!({
             "source": source.name,
             "in_editor": span.source.0 == 0,

@@ -38,7 +38,10 @@ mod tests {
 
     #[test]
     fn escapes_markup_and_shortens_by_characters() {
-        assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
         assert_eq!(shorten("abcdef", 4), "abc…");
         assert_eq!(shorten("ééé", 3), "ééé");
     }
