@@ -543,6 +543,14 @@ editor.addEventListener("input", () => {
   scheduleCheck();
 });
 editor.addEventListener("scroll", syncScroll);
+// Tab indents by two spaces instead of leaving the editor (Shift+Tab still moves focus on).
+editor.addEventListener("keydown", (event) => {
+  if (event.key !== "Tab" || event.shiftKey || event.ctrlKey || event.altKey || event.metaKey) return;
+  event.preventDefault();
+  const start = editor.selectionStart;
+  editor.setRangeText("  ", start, editor.selectionEnd, "end");
+  editor.dispatchEvent(new Event("input"));
+});
 $("syntax").addEventListener("change", switchSyntax);
 $("plan-file").addEventListener("change", () => openPlan($("plan-file").value));
 $("checkpoint").addEventListener("change", () => loadTree($("checkpoint").value));
