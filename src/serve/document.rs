@@ -228,3 +228,100 @@ fn output_span(graph: &PlanGraph, plan: &Plan, id: OutputId, is_plan_output: boo
         .first()
         .and_then(|&store| graph.span(store))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MODEL: &str = "examples/models/gpt2-tiny/model.safetensors";
+
+    /// A root holding the example model, and a directory outside it holding a copy.
+    fn workspace() -> (tempfile::TempDir, tempfile::TempDir, Root) {
+        let inside = tempfile::tempdir().expect("tempdir");
+        let outside = tempfile::tempdir().expect("tempdir");
+        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(MODEL);
+        std::fs::create_dir_all(inside.path().join("examples/models/gpt2-tiny")).expect("mkdir");
+        std::fs::copy(&source, inside.path().join(MODEL)).expect("copy");
+        std::fs::copy(&source, outside.path().join("model.safetensors")).expect("copy");
+        let root = Root::new(inside.path()).expect("root");
+        (inside, outside, root)
+    }
+
+    fn codes(checked: &Checked) -> Vec<&'static str> {
+        checked.diagnostics.iter().map(|d| d.code).collect()
+    }
+
+    #[test]
+    fn inputs_resolve_inside_the_root_and_are_remembered() {
+        let (_inside, _outside, root) = workspace();
+        let text = format!("inputs: [{MODEL}]\noutput: out/x\n");
+        let checked = check_document(&text, Syntax::Yaml, &root, None);
+        assert!(checked.valid_graph().is_some(), "{:?}", checked.diagnostics);
+        let resolved = checked.headers.resolved();
+        assert_eq!(
+            resolved.get(MODEL).map(String::as_str),
+            Some(root.path().join(MODEL).to_string_lossy().as_ref())
+        );
+        assert_eq!(checked.headers.checkpoints().read_stats().bytes, 0);
+    }
+
+    #[test]
+    fn load_save_and_nested_plans_outside_the_root_are_refused() {
+        let (_inside, outside, root) = workspace();
+        let elsewhere = outside.path().join("model.safetensors");
+        let text = format!(
+            "inputs: [{MODEL}]\ntransforms:\n  - load: {{ path: {}, alias: other }}\noutput: out/x\n",
+            elsewhere.display()
+        );
+        let checked = check_document(&text, Syntax::Yaml, &root, None);
+        assert!(
+            codes(&checked).contains(&PATH_REFUSED),
+            "{:?}",
+            checked.diagnostics
+        );
+
+        let text = format!(
+            "inputs: [{MODEL}]\ntransforms:\n  - save: {{ path: {}, alias: model }}\noutput: out/x\n",
+            outside.path().join("saved").display()
+        );
+        let checked = check_document(&text, Syntax::Yaml, &root, None);
+        let refused = checked
+            .diagnostics
+            .iter()
+            .find(|d| d.code == PATH_REFUSED)
+            .expect("the save is refused");
+        let span = refused.primary_span().expect("labelled");
+        assert_eq!(
+            checked.sources.line_col(span.source, span.start as usize).0,
+            3
+        );
+
+        std::fs::write(outside.path().join("nested.yaml"), "transforms: []\n").expect("write");
+        let text = format!(
+            "inputs: [{MODEL}]\ntransforms:\n  - execute: {{ path: {} }}\noutput: out/x\n",
+            outside.path().join("nested.yaml").display()
+        );
+        let checked = check_document(&text, Syntax::Yaml, &root, None);
+        assert!(
+            codes(&checked).contains(&PATH_REFUSED),
+            "{:?}",
+            checked.diagnostics
+        );
+    }
+
+    #[test]
+    fn the_chosen_output_replaces_the_plans_and_is_confined() {
+        let (_inside, _outside, root) = workspace();
+        let text = format!("inputs: [{MODEL}]\noutput: out/x\n");
+        let checked = check_document(&text, Syntax::Yaml, &root, Some("out/chosen"));
+        let graph = checked.valid_graph().expect("valid");
+        assert_eq!(graph.outputs()[0].path, "out/chosen");
+        let checked = check_document(&text, Syntax::Yaml, &root, Some("../escape"));
+        assert_eq!(codes(&checked), vec![PATH_REFUSED]);
+        let span = checked.diagnostics[0].primary_span().expect("labelled");
+        assert_eq!(
+            checked.sources.line_col(span.source, span.start as usize),
+            (2, 9)
+        );
+    }
+}
