@@ -191,10 +191,7 @@ mod tests {
             is_plan_output: true,
         });
         graph.add_node(
-            NodeKind::Store(Store {
-                output,
-                name: "w".into(),
-            }),
+            NodeKind::Store(Store::new(output, "w")),
             Some(ty),
             &[added],
             None,

@@ -105,10 +105,7 @@ mod tests {
             is_plan_output: true,
         });
         let store = graph.add_node(
-            NodeKind::Store(Store {
-                output,
-                name: "kept".into(),
-            }),
+            NodeKind::Store(Store::new(output, "kept")),
             graph.type_of(kept).cloned(),
             &[kept],
             None,

@@ -271,15 +271,7 @@ mod tests {
             is_plan_output: true,
         });
         let ty = graph.type_of(b).cloned();
-        let store = graph.add_node(
-            NodeKind::Store(Store {
-                output,
-                name: "b".into(),
-            }),
-            ty,
-            &[b],
-            None,
-        );
+        let store = graph.add_node(NodeKind::Store(Store::new(output, "b")), ty, &[b], None);
         graph.remove_node(a);
         assert_eq!(graph.node_ids(), vec![b, store]);
         assert_eq!(graph.inputs(store), vec![b]);

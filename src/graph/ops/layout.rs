@@ -13,6 +13,7 @@
 use serde_json::Value;
 
 use super::elementwise::same_type_at;
+use super::view::ByteView;
 use super::{shape_json, Arity, TypeError};
 use crate::plan::ast::SliceComponent;
 use crate::tensor::{Shape, TensorType};
@@ -41,6 +42,9 @@ pub enum Layout {
     },
     /// Operands: the whole tensor, then the region's new value.
     UpdateRegion(SliceSpec),
+    /// A contiguous byte range of the operand, read in place (made by the optimizer's view
+    /// folding; its rule is in `view.rs`).
+    ByteView(ByteView),
 }
 
 /// A slice resolved against a shape: one entry per leading dimension it indexes; dimensions past
@@ -263,6 +267,7 @@ impl Layout {
             Layout::Concat { .. } => "concat",
             Layout::SplitPiece { .. } => "split",
             Layout::UpdateRegion(_) => "update",
+            Layout::ByteView(_) => "view",
         }
     }
 
@@ -290,6 +295,7 @@ impl Layout {
                 ("start", Value::from(*start)),
                 ("length", Value::from(*length)),
             ],
+            Layout::ByteView(view) => view.parameters(),
         }
     }
 
@@ -352,6 +358,7 @@ impl Layout {
                 Ok(TensorType::new(dtype, Shape::new(piece)))
             }
             Layout::Concat { dim } => concat_type(inputs, *dim),
+            Layout::ByteView(view) => view.infer(first),
         }
     }
 }
