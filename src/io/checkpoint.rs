@@ -184,6 +184,29 @@ impl Checkpoint {
         };
     }
 
+    /// Drops the pages of `bytes` from this process's memory, where `bytes` is a sub-slice of
+    /// what [`Checkpoint::read`] handed out (best effort, as [`Checkpoint::release`]; a slice
+    /// that lies in none of the maps is ignored). A streaming reader calls it after each chunk, so
+    /// its resident set stays at one chunk however large the tensor is.
+    pub fn release_bytes(&self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let start = bytes.as_ptr() as usize;
+        for map in &self.maps {
+            let base = map.as_ptr() as usize;
+            let inside = start >= base && start + bytes.len() <= base + map.len();
+            if inside {
+                // SAFETY: as in `release`: a read-only shared file mapping refaults the same file
+                // pages on the next access, so no outstanding slice changes or dangles.
+                let _ = unsafe {
+                    map.unchecked_advise_range(UncheckedAdvice::DontNeed, start - base, bytes.len())
+                };
+                return;
+            }
+        }
+    }
+
     /// The bytes of a tensor known to be in this checkpoint. Ranges were validated against the
     /// shard's length at open, so the slice is in bounds.
     fn bytes_of(&self, info: &TensorInfo) -> &[u8] {
