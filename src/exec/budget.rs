@@ -83,7 +83,10 @@ impl MemoryBudget {
     /// Reserves `bytes` even beyond the limit (counted as an overdraft when it goes beyond).
     pub fn force_reserve(&self, bytes: u64) -> Reservation {
         let pool = &self.pool;
-        let now = pool.used.fetch_add(bytes, Ordering::AcqRel).saturating_add(bytes);
+        let now = pool
+            .used
+            .fetch_add(bytes, Ordering::AcqRel)
+            .saturating_add(bytes);
         if now > pool.limit {
             pool.overdrafts.fetch_add(1, Ordering::AcqRel);
         }
@@ -138,7 +141,10 @@ mod tests {
     fn reservations_return_their_bytes_when_dropped() {
         let budget = MemoryBudget::new(100);
         let first = budget.try_reserve(60).expect("60 of 100 fit");
-        assert!(budget.try_reserve(50).is_none(), "110 > 100 must be refused");
+        assert!(
+            budget.try_reserve(50).is_none(),
+            "110 > 100 must be refused"
+        );
         let second = budget.try_reserve(40).expect("exactly the rest fits");
         assert_eq!(budget.used(), 100);
         drop(first);

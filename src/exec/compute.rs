@@ -42,7 +42,9 @@ pub fn single_op_program(
     operands: &[TensorType],
 ) -> Result<ElementwiseProgram, KernelError> {
     let mut program = ElementwiseProgram::new(operands.to_vec())?;
-    let values: Vec<_> = (0..operands.len()).filter_map(|i| program.input(i)).collect();
+    let values: Vec<_> = (0..operands.len())
+        .filter_map(|i| program.input(i))
+        .collect();
     program.push(elementwise_op(op), &values)?;
     Ok(program)
 }
@@ -94,7 +96,10 @@ pub fn run_program(
     if out_size == 0 || length == 0 {
         return Ok(bytes);
     }
-    let sizes: Vec<usize> = operands.iter().map(|v| v.ty().dtype.bit_size() / 8).collect();
+    let sizes: Vec<usize> = operands
+        .iter()
+        .map(|v| v.ty().dtype.bit_size() / 8)
+        .collect();
     bytes
         .par_chunks_mut(STREAM_CHUNK_ELEMENTS * out_size)
         .enumerate()

@@ -60,7 +60,11 @@ fn compact(entries: &[DumpEntry]) -> String {
         }
         for (alias, tensors) in by_alias {
             for line in fold(tensors) {
-                out.push_str(&format!("{alias}::{}  {}\n", line.path, type_text(&line.ty)));
+                out.push_str(&format!(
+                    "{alias}::{}  {}\n",
+                    line.path,
+                    type_text(&line.ty)
+                ));
             }
         }
         return out;
@@ -139,7 +143,10 @@ fn build_tree(entries: &[DumpEntry]) -> BTreeMap<String, Level<'_>> {
         let (alias, name) = split_label(&entry.label);
         let mut level = roots.entry(alias.to_string()).or_default();
         for segment in name.split('.') {
-            level = level.children.entry(SegmentKey::parse(segment)).or_default();
+            level = level
+                .children
+                .entry(SegmentKey::parse(segment))
+                .or_default();
         }
         level.entry = Some(entry);
     }

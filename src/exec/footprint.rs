@@ -52,8 +52,9 @@ impl Execution {
             return Execution::View;
         };
         match &node.kind {
-            NodeKind::Load(_)
-            | NodeKind::Layout(Layout::Reshape { .. } | Layout::ByteView(_)) => Execution::View,
+            NodeKind::Load(_) | NodeKind::Layout(Layout::Reshape { .. } | Layout::ByteView(_)) => {
+                Execution::View
+            }
             NodeKind::Layout(Layout::Slice(spec)) => {
                 let contiguous = operand_type(graph, id, 0)
                     .is_some_and(|base| contiguous_slice(spec, base).is_some());
@@ -69,7 +70,9 @@ impl Execution {
             NodeKind::Store(_) => {
                 let producer = graph.inputs(id).first().copied();
                 match producer {
-                    Some(producer) if Execution::of(graph, liveness, producer) == Execution::Streamed => {
+                    Some(producer)
+                        if Execution::of(graph, liveness, producer) == Execution::Streamed =>
+                    {
                         Execution::Absorbed
                     }
                     _ => Execution::Copy,
@@ -119,7 +122,10 @@ pub fn footprint(graph: &PlanGraph, liveness: &Liveness, id: NodeId) -> Footprin
             let operand_bytes = operand_type(graph, id, 0)
                 .and_then(TensorType::byte_len)
                 .unwrap_or(0);
-            let mapped = graph.inputs(id).first().is_some_and(|&o| is_mapped(graph, o));
+            let mapped = graph
+                .inputs(id)
+                .first()
+                .is_some_and(|&o| is_mapped(graph, o));
             Footprint {
                 held: 0,
                 transient: if mapped {
@@ -366,8 +372,14 @@ mod tests {
         let written = store(&mut graph, scaled, "w");
         let liveness = Liveness::of(&graph);
         assert_eq!(Execution::of(&graph, &liveness, w), Execution::View);
-        assert_eq!(Execution::of(&graph, &liveness, scaled), Execution::Streamed);
-        assert_eq!(Execution::of(&graph, &liveness, written), Execution::Absorbed);
+        assert_eq!(
+            Execution::of(&graph, &liveness, scaled),
+            Execution::Streamed
+        );
+        assert_eq!(
+            Execution::of(&graph, &liveness, written),
+            Execution::Absorbed
+        );
         // A 64 MiB tensor streams through one chunk's buffers, never all of it.
         let step = step_bytes(&graph, &liveness, scaled);
         assert_eq!(step, STREAM_CHUNK_ELEMENTS as u64 * (4 + 4 + 16));
@@ -393,7 +405,10 @@ mod tests {
         );
         store(&mut graph, summed, "w");
         let liveness = Liveness::of(&graph);
-        assert_eq!(Execution::of(&graph, &liveness, scaled), Execution::Materialized);
+        assert_eq!(
+            Execution::of(&graph, &liveness, scaled),
+            Execution::Materialized
+        );
         assert_eq!(footprint(&graph, &liveness, scaled).held, 4096);
         // The add streams, but needs the scaled buffer alive while it runs.
         let chunk = 1024 * (4 + 4 + 4 + 16);

@@ -36,8 +36,14 @@ pub fn shard_budget(spec: &OutputSpec, default: Option<u64>) -> Option<u64> {
 }
 
 /// A diagnostic when this version cannot write `spec` (only safetensors is written so far).
-pub fn unsupported_output(spec: &OutputSpec, graph: &PlanGraph, id: OutputId) -> Option<Diagnostic> {
-    let torch_path = [".pt", ".pth", ".bin"].iter().any(|s| spec.path.ends_with(s));
+pub fn unsupported_output(
+    spec: &OutputSpec,
+    graph: &PlanGraph,
+    id: OutputId,
+) -> Option<Diagnostic> {
+    let torch_path = [".pt", ".pth", ".bin"]
+        .iter()
+        .any(|s| spec.path.ends_with(s));
     let numpy_path = [".npy", ".npz"].iter().any(|s| spec.path.ends_with(s));
     let what = match spec.format.as_deref() {
         Some("safetensors") | None if !torch_path && !numpy_path => return None,
@@ -111,10 +117,8 @@ impl Outputs {
                     );
                 }
             }
-            let layout = OutputLayout::plan(
-                tensors,
-                shard_budget(spec, options.default_shard_bytes),
-            )?;
+            let layout =
+                OutputLayout::plan(tensors, shard_budget(spec, options.default_shard_bytes))?;
             paths.push(PathBuf::from(&spec.path));
             writers.push(if options.dry_run {
                 None

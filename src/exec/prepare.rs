@@ -94,11 +94,9 @@ pub fn prepare(
                     Ok(program) => {
                         programs.insert(id, program);
                     }
-                    Err(error) => problems.push(diagnostics::step_failed(
-                        "fused",
-                        &error.to_string(),
-                        span,
-                    )),
+                    Err(error) => {
+                        problems.push(diagnostics::step_failed("fused", &error.to_string(), span))
+                    }
                 }
             }
             NodeKind::Linalg(

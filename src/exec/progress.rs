@@ -23,7 +23,8 @@ impl Progress {
     pub fn new(total_bytes: u64, total_tensors: u64, draw: bool) -> Progress {
         let visible = draw && std::io::stderr().is_terminal();
         let bar = if visible {
-            let bar = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
+            let bar =
+                ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
             let template = "{bar:30} {binary_bytes}/{binary_total_bytes} {msg} \
                             {binary_bytes_per_sec} ETA {eta}";
             if let Ok(style) = ProgressStyle::with_template(template) {

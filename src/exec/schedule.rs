@@ -183,8 +183,10 @@ impl<'e, 'a> State<'e, 'a> {
     }
 
     /// Resolves views and launches tasks until nothing more can start.
-    fn launch(&mut self, mut spawn: impl FnMut(NodeId, Box<dyn FnOnce() -> Result<Produced<'a>, TaskError> + Send + 'e>))
-    where
+    fn launch(
+        &mut self,
+        mut spawn: impl FnMut(NodeId, Box<dyn FnOnce() -> Result<Produced<'a>, TaskError> + Send + 'e>),
+    ) where
         'a: 'e,
     {
         loop {
@@ -206,7 +208,13 @@ impl<'e, 'a> State<'e, 'a> {
                 if self.in_flight >= self.env.workers.max(1) {
                     continue;
                 }
-                let footprint = self.env.prepared.footprint.get(&id).copied().unwrap_or_default();
+                let footprint = self
+                    .env
+                    .prepared
+                    .footprint
+                    .get(&id)
+                    .copied()
+                    .unwrap_or_default();
                 let bytes = footprint.held + footprint.transient;
                 let reservation = match self.env.budget.try_reserve(bytes) {
                     Some(reservation) => reservation,
@@ -245,10 +253,19 @@ impl<'e, 'a> State<'e, 'a> {
             .node(id)
             .ok_or_else(|| Failure::Plan(diagnostics::scheduler_stalled(1)))?;
         let ty = node.ty.clone().ok_or_else(|| {
-            Failure::Plan(diagnostics::step_failed(node.kind.name(), "the node has no type", span))
+            Failure::Plan(diagnostics::step_failed(
+                node.kind.name(),
+                "the node has no type",
+                span,
+            ))
         })?;
-        let kernel_failure =
-            |error: KernelError| Failure::Plan(diagnostics::step_failed(node.kind.name(), &error.to_string(), span));
+        let kernel_failure = |error: KernelError| {
+            Failure::Plan(diagnostics::step_failed(
+                node.kind.name(),
+                &error.to_string(),
+                span,
+            ))
+        };
         match &node.kind {
             NodeKind::Load(load) => {
                 let checkpoint = self.env.checkpoints.get(&load.path).ok_or_else(|| {
@@ -299,9 +316,9 @@ impl<'e, 'a> State<'e, 'a> {
                         actual: 0,
                     })
                 })?;
-                let range = view.byte_range(&ty).ok_or_else(|| {
-                    kernel_failure(KernelError::TooLarge { ty: ty.clone() })
-                })?;
+                let range = view
+                    .byte_range(&ty)
+                    .ok_or_else(|| kernel_failure(KernelError::TooLarge { ty: ty.clone() }))?;
                 operand
                     .sub_range(range.start as usize..range.end as usize, ty)
                     .map_err(kernel_failure)
@@ -345,21 +362,25 @@ impl<'e, 'a> State<'e, 'a> {
                 let program = env.prepared.programs.get(&id);
                 Box::new(move || {
                     let _reservation = reservation;
-                    let program = program.ok_or(TaskError::Kernel(KernelError::InvalidArgument {
-                        op: "elementwise",
-                        reason: format!("node {id} has no prepared program"),
-                    }))?;
+                    let program =
+                        program.ok_or(TaskError::Kernel(KernelError::InvalidArgument {
+                            op: "elementwise",
+                            reason: format!("node {id} has no prepared program"),
+                        }))?;
                     stream_program(program, &operands, &stores, sink)?;
                     Ok(Produced::Written)
                 })
             }
             Execution::Copy => Box::new(move || {
                 let _reservation = reservation;
-                let value = operands.first().ok_or(TaskError::Kernel(KernelError::OperandCount {
-                    op: "store",
-                    expected: 1,
-                    actual: 0,
-                }))?;
+                let value =
+                    operands
+                        .first()
+                        .ok_or(TaskError::Kernel(KernelError::OperandCount {
+                            op: "store",
+                            expected: 1,
+                            actual: 0,
+                        }))?;
                 copy_value(id, value, sink)?;
                 Ok(Produced::Written)
             }),
@@ -376,7 +397,11 @@ impl<'e, 'a> State<'e, 'a> {
             }
             Execution::Materialized | Execution::View | Execution::Absorbed => {
                 let ty = node.ty.clone().ok_or_else(|| {
-                    Failure::Plan(diagnostics::step_failed(node.kind.name(), "the node has no type", graph.span(id)))
+                    Failure::Plan(diagnostics::step_failed(
+                        node.kind.name(),
+                        "the node has no type",
+                        graph.span(id),
+                    ))
                 })?;
                 let kind = &node.kind;
                 let program = env.prepared.programs.get(&id);
@@ -407,14 +432,18 @@ impl<'e, 'a> State<'e, 'a> {
             }
             Ok(Produced::Sink(outcome)) => {
                 if let Some((check, reason)) = &outcome.failure {
-                    self.fail(Failure::Plan(diagnostics::assertion_failed(check, reason, span)));
+                    self.fail(Failure::Plan(diagnostics::assertion_failed(
+                        check, reason, span,
+                    )));
                 }
                 self.finished.sinks.insert(id, outcome);
                 self.complete(id, None);
             }
-            Err(TaskError::Kernel(error)) => {
-                self.fail(Failure::Plan(diagnostics::step_failed(op, &error.to_string(), span)))
-            }
+            Err(TaskError::Kernel(error)) => self.fail(Failure::Plan(diagnostics::step_failed(
+                op,
+                &error.to_string(),
+                span,
+            ))),
             Err(TaskError::Io(error)) => self.fail(Failure::Io(error.to_diagnostic())),
             Err(TaskError::Panicked) => {
                 self.fail(Failure::Plan(diagnostics::task_panicked(op, span)))

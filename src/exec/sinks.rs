@@ -29,7 +29,10 @@ pub struct SinkOutcome {
 
 pub fn evaluate(sink: &Sink, operands: &[Value]) -> Result<SinkOutcome, KernelError> {
     let outcome = match sink {
-        Sink::Assert { check, operands: names } => {
+        Sink::Assert {
+            check,
+            operands: names,
+        } => {
             let failure = holds(check, operands, names)?
                 .err()
                 .map(|reason| (describe(check, names), reason));
@@ -76,7 +79,13 @@ pub fn evaluate(sink: &Sink, operands: &[Value]) -> Result<SinkOutcome, KernelEr
             missing_left,
             missing_right,
         } => SinkOutcome {
-            text: Some(diff_report(*eps, pairs, missing_left, missing_right, operands)?),
+            text: Some(diff_report(
+                *eps,
+                pairs,
+                missing_left,
+                missing_right,
+                operands,
+            )?),
             failure: None,
         },
     };
@@ -97,7 +106,11 @@ fn name(names: &[String], index: usize) -> &str {
 }
 
 /// `Ok(Ok(()))` when the check holds, `Ok(Err(reason))` when it does not.
-fn holds(check: &Check, operands: &[Value], names: &[String]) -> Result<Result<(), String>, KernelError> {
+fn holds(
+    check: &Check,
+    operands: &[Value],
+    names: &[String],
+) -> Result<Result<(), String>, KernelError> {
     Ok(match check {
         Check::Known { holds, description } => {
             if *holds {
@@ -107,7 +120,10 @@ fn holds(check: &Check, operands: &[Value], names: &[String]) -> Result<Result<(
             }
         }
         Check::Equal { left, right, eps } => {
-            let (a, b) = (operand(operands, *left)?.view()?, operand(operands, *right)?.view()?);
+            let (a, b) = (
+                operand(operands, *left)?.view()?,
+                operand(operands, *right)?.view()?,
+            );
             if compare::equal(&a, &b, *eps)? {
                 Ok(())
             } else {
@@ -120,13 +136,16 @@ fn holds(check: &Check, operands: &[Value], names: &[String]) -> Result<Result<(
                 ))
             }
         }
-        Check::IsZero { operand: index, eps } => {
+        Check::IsZero {
+            operand: index,
+            eps,
+        } => {
             let view = operand(operands, *index)?.view()?;
             if compare::is_zero(&view, *eps)? {
                 Ok(())
             } else {
-                let largest = compare::statistics(&view)?
-                    .map_or(0.0, |s| s.min.abs().max(s.max.abs()));
+                let largest =
+                    compare::statistics(&view)?.map_or(0.0, |s| s.min.abs().max(s.max.abs()));
                 Err(format!(
                     "{} is not zero (largest |x| = {})",
                     name(names, *index),
@@ -150,7 +169,10 @@ fn holds(check: &Check, operands: &[Value], names: &[String]) -> Result<Result<(
                     Err(reason) => reasons.push(reason),
                 }
             }
-            Err(format!("none of the alternatives holds: {}", reasons.join("; ")))
+            Err(format!(
+                "none of the alternatives holds: {}",
+                reasons.join("; ")
+            ))
         }
         Check::Not(child) => match holds(child, operands, names)? {
             Ok(()) => Err(format!("{} holds", describe(child, names))),
@@ -232,7 +254,11 @@ pub fn value_difference(
 }
 
 /// The text of a diff: missing names on each side, differing names with reasons.
-pub fn render_diff(missing_left: &[String], missing_right: &[String], differing: &[String]) -> String {
+pub fn render_diff(
+    missing_left: &[String],
+    missing_right: &[String],
+    differing: &[String],
+) -> String {
     let list = |names: &[String]| {
         if names.is_empty() {
             "(none)".to_string()

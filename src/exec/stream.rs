@@ -59,7 +59,10 @@ pub fn stream_program(
     if out_size == 0 || elements == 0 {
         return Ok(());
     }
-    let sizes: Vec<usize> = operands.iter().map(|v| v.ty().dtype.bit_size() / 8).collect();
+    let sizes: Vec<usize> = operands
+        .iter()
+        .map(|v| v.ty().dtype.bit_size() / 8)
+        .collect();
     let chunks = elements.div_ceil(STREAM_CHUNK_ELEMENTS);
     (0..chunks).into_par_iter().try_for_each_init(
         || (ChunkState::default(), Vec::new()),
@@ -75,7 +78,8 @@ pub fn stream_program(
             program.run_chunk_slices_with(&slices, buffer, state)?;
             let offset = (start * out_size) as u64;
             for &store in stores {
-                sink.outputs.write_at(store, offset, buffer, sink.progress)?;
+                sink.outputs
+                    .write_at(store, offset, buffer, sink.progress)?;
             }
             for (value, slice) in operands.iter().zip(&slices) {
                 value.release(slice);
