@@ -57,18 +57,26 @@ fn report_line(report: &Report) -> String {
         .iter()
         .map(|(pass, count)| format!("{pass}={count}"))
         .collect();
-    format!("# rewrites: {} rounds={}\n", passes.join(" "), report.rounds)
+    format!(
+        "# rewrites: {} rounds={}\n",
+        passes.join(" "),
+        report.rounds
+    )
 }
 
 #[test]
 fn optimized_graphs_match_the_golden_files() {
     let plans = yaml_files("tests/golden/optimize");
-    assert!(plans.len() >= 3, "only {} optimize golden plans", plans.len());
+    assert!(
+        plans.len() >= 3,
+        "only {} optimize golden plans",
+        plans.len()
+    );
     let headers = CheckpointHeaders::new();
     let mut mismatches = Vec::new();
     for plan in &plans {
-        let mut graph = compiled(plan, &headers)
-            .unwrap_or_else(|| panic!("{} compiles", plan.display()));
+        let mut graph =
+            compiled(plan, &headers).unwrap_or_else(|| panic!("{} compiles", plan.display()));
         let options = Options {
             validate: true,
             ..Options::default()
@@ -106,7 +114,11 @@ fn effects(graph: &PlanGraph) -> (BTreeMap<(usize, String), String>, Vec<&'stati
         };
         match &node.kind {
             NodeKind::Store(store) => {
-                let ty = node.ty.as_ref().map(|ty| ty.to_string()).unwrap_or_default();
+                let ty = node
+                    .ty
+                    .as_ref()
+                    .map(|ty| ty.to_string())
+                    .unwrap_or_default();
                 stores.insert((store.output.index(), store.name.clone()), ty);
             }
             NodeKind::Sink(sink) => sinks.push(sink.name()),
