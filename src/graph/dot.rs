@@ -153,7 +153,7 @@ fn style(kind: &Option<&NodeKind>) -> &'static str {
 }
 
 /// A parameter value as short text: strings bare, everything else as compact JSON.
-fn compact(value: &Value) -> String {
+pub(super) fn compact(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),
         other => other.to_string(),

@@ -7,8 +7,7 @@
 
 use std::fmt::Write as _;
 
-use serde_json::Value;
-
+use super::dot::compact;
 use super::ops::StoreMode;
 use super::{NodeKind, PlanGraph};
 
@@ -39,14 +38,7 @@ impl PlanGraph {
                 }
                 kind => {
                     for (name, value) in kind.parameters() {
-                        match value {
-                            Value::String(text) => {
-                                let _ = write!(out, " {name}={text}");
-                            }
-                            other => {
-                                let _ = write!(out, " {name}={other}");
-                            }
-                        }
+                        let _ = write!(out, " {name}={}", compact(&value));
                     }
                 }
             }

@@ -291,10 +291,11 @@ pub fn run_passes(
 
 #[cfg(test)]
 mod tests {
-    use super::test_support::{compile, f32};
+    use super::test_support::{compile, f32, typed};
     use super::*;
     use crate::graph::ops::{Elementwise, Store};
-    use crate::graph::NodeKind;
+    use crate::graph::{NodeKind, OutputId};
+    use crate::tensor::{DType, TensorType};
 
     const PLAN: &str = r#"
 input "m"
@@ -307,7 +308,7 @@ del x
 del c
 "#;
 
-    fn tensors() -> Vec<(&'static str, crate::tensor::TensorType)> {
+    fn tensors() -> Vec<(&'static str, TensorType)> {
         vec![("a", f32(&[4, 2])), ("b", f32(&[4, 2])), ("c", f32(&[3]))]
     }
 
@@ -391,7 +392,7 @@ del c
         assert!(!kinds.contains(&"fused"));
     }
 
-    /// A deliberately broken pass: it retypes the first store as F16.
+    /// A deliberately broken pass: it retypes the store of `b` as F16 without a cast.
     struct Retype;
 
     impl Pass for Retype {
@@ -405,22 +406,13 @@ del c
             }) else {
                 return false;
             };
-            if graph.type_of(store).map(|ty| ty.dtype) == Some(crate::tensor::DType::F16)
-                || !budget.take()
-            {
+            let retyped = typed(DType::F16, &[4, 2]);
+            if graph.type_of(store) == Some(&retyped) || !budget.take() {
                 return false;
             }
             let inputs = graph.inputs(store);
-            let ty = crate::tensor::TensorType::new(
-                crate::tensor::DType::F16,
-                crate::tensor::Shape::new(vec![4, 2]),
-            );
-            graph.replace_node(
-                store,
-                NodeKind::Store(Store::new(crate::graph::OutputId::from_index(0), "b")),
-                Some(ty),
-                &inputs,
-            )
+            let kind = NodeKind::Store(Store::new(OutputId::from_index(0), "b"));
+            graph.replace_node(store, kind, Some(retyped), &inputs)
         }
     }
 

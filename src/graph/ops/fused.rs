@@ -118,10 +118,12 @@ impl Fused {
                     ],
                 };
                 for (name, value) in parameters {
-                    match value {
-                        Value::String(value) => text.push_str(&format!(" {name}={value}")),
-                        value => text.push_str(&format!(" {name}={value}")),
-                    }
+                    // Strings (dtypes) print bare, numbers as JSON.
+                    let value = match value {
+                        Value::String(text) => text,
+                        other => other.to_string(),
+                    };
+                    text.push_str(&format!(" {name}={value}"));
                 }
                 text
             })
