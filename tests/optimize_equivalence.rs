@@ -99,6 +99,32 @@ proptest! {
             prop_assert_eq!(&fused, &reference, "fused:\n{}", plan);
         }
     }
+
+    #[test]
+    fn stopping_after_any_number_of_rewrites_changes_no_stored_byte(
+        dtype in proptest::sample::select(FLOAT_DTYPES.to_vec()),
+        choices in proptest::collection::vec(choice(), 2..14),
+        limit in 0usize..40,
+        seed in any::<u64>(),
+    ) {
+        // What makes bisecting by `max_rewrites` sound: every prefix of the rewrites is a valid
+        // graph with the same results.
+        let input_type = TensorType::new(dtype, Shape::new(vec![4, 3]));
+        let plan = random_plan(&input_type, &choices);
+        let inputs: HashMap<String, _> = ["a", "b", "c"]
+            .iter()
+            .enumerate()
+            .map(|(index, name)| (name.to_string(), random_tensor(&input_type, seed + index as u64)))
+            .collect();
+        let mut graph = compile(&plan, &input_type);
+        if let Ok(reference) = evaluate(&graph, &inputs) {
+            let options = Options { max_rewrites: Some(limit), ..Options::default() };
+            let report = optimize(&mut graph, &validated(options)).expect("every prefix is valid");
+            prop_assert!(report.total() <= limit);
+            let partial = evaluate(&graph, &inputs).expect("a prefix evaluates");
+            prop_assert_eq!(&partial, &reference, "after {} rewrites:\n{}", report.total(), plan);
+        }
+    }
 }
 
 #[test]
