@@ -8,7 +8,8 @@
 //! of the dims; transpose swaps two dims in range; concat needs equal ranks, dtypes and sizes
 //! outside its dim; split pieces lie within the dim. An update of a slice region takes the whole
 //! tensor and a value shaped like the region, and yields a new version of the whole tensor — the
-//! dataflow form of an in-place op on a view.
+//! dataflow form of an in-place op on a view. The optimizer's byte view (a contiguous byte range of
+//! the operand) is a layout op too; its rule lives in `view.rs`.
 
 use serde_json::Value;
 
