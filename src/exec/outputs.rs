@@ -162,6 +162,30 @@ impl Outputs {
         Ok(())
     }
 
+    /// Copies `len` bytes of `source` from `source_offset` to `offset` of store `store`'s tensor,
+    /// file to file inside the kernel.
+    pub fn copy_from_file(
+        &self,
+        store: NodeId,
+        offset: u64,
+        source: &std::fs::File,
+        source_offset: u64,
+        len: u64,
+        progress: &Progress,
+    ) -> Result<(), IoError> {
+        let target = self
+            .targets
+            .get(&store)
+            .ok_or_else(|| IoError::UnknownOutputTensor {
+                tensor: format!("(store {store})"),
+            })?;
+        if let Some(writer) = &self.writers[target.output] {
+            writer.copy_from_file(&target.name, offset, source, source_offset, len)?;
+        }
+        progress.add_bytes(len);
+        Ok(())
+    }
+
     /// Publishes every output; returns the published paths (none in a dry run).
     pub fn publish(self) -> Result<Vec<PathBuf>, IoError> {
         let mut published = Vec::new();

@@ -4,10 +4,12 @@
 //! that write its result; it computes the result chunk by chunk (in parallel, one chunk buffer per
 //! worker thread), writes each chunk at its offset into every store's tensor, and releases the
 //! mapped pages of the input chunks it consumed. [`copy_value`] receives a store node and an
-//! existing value and writes the value's bytes into the store's tensor in chunks, undecoded,
-//! releasing mapped pages after each chunk: a `Load → Store` passthrough is a byte copy from the
-//! input map to the output file. Either way a run's resident memory stays at a few chunks however
+//! existing value and writes the value's bytes into the store's tensor undecoded: an input file's
+//! bytes (a `Load → Store` passthrough, or a byte view of a load) go file to file inside the
+//! kernel (`copy_file_range`, as `cp` does), computed bytes in chunks. Either way a run's resident memory stays at a few chunks however
 //! large the tensors are.
+
+use std::fs::File;
 
 use rayon::prelude::*;
 
@@ -19,6 +21,10 @@ use super::progress::Progress;
 use super::value::Value;
 use crate::graph::NodeId;
 use crate::io::IoError;
+
+/// Bytes per file-to-file copy call: large enough to cost nothing, small enough that progress
+/// moves and an interrupt is seen promptly.
+const FILE_COPY_CHUNK_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Why streaming stopped.
 #[derive(Debug)]
@@ -64,7 +70,7 @@ pub fn stream_program(
         .map(|v| v.ty().dtype.bit_size() / 8)
         .collect();
     let chunks = elements.div_ceil(STREAM_CHUNK_ELEMENTS);
-    (0..chunks).into_par_iter().try_for_each_init(
+    let result = (0..chunks).into_par_iter().try_for_each_init(
         || (ChunkState::default(), Vec::new()),
         |(state, buffer), index| {
             let start = index * STREAM_CHUNK_ELEMENTS;
@@ -86,11 +92,37 @@ pub fn stream_program(
             }
             Ok(())
         },
-    )
+    );
+    // Pages that chunks running side by side mapped again after their neighbour released them.
+    operands.iter().for_each(Value::release_all);
+    result
 }
 
-/// Writes `value`'s bytes as the tensor of store node `store`, chunk by chunk.
+/// Writes `value`'s bytes as the tensor of store node `store`: file to file inside the kernel
+/// when they are an input file's bytes (no page of either file enters this process, as with
+/// `cp`), else chunk by chunk from memory.
 pub fn copy_value(store: NodeId, value: &Value, sink: Sink) -> Result<(), StreamError> {
+    if let Some((checkpoint, bytes)) = value.file_bytes() {
+        if let Some((shard, start)) = checkpoint.locate(bytes) {
+            let path = &checkpoint.shards()[shard];
+            let file = File::open(path).map_err(|error| IoError::os("open", path, error))?;
+            let mut offset = 0u64;
+            let total = bytes.len() as u64;
+            while offset < total {
+                let step = (total - offset).min(FILE_COPY_CHUNK_BYTES);
+                sink.outputs.copy_from_file(
+                    store,
+                    offset,
+                    &file,
+                    start + offset,
+                    step,
+                    sink.progress,
+                )?;
+                offset += step;
+            }
+            return Ok(());
+        }
+    }
     let bytes = value.bytes();
     let mut offset = 0u64;
     for chunk in bytes.chunks(COPY_CHUNK_BYTES) {
@@ -98,5 +130,6 @@ pub fn copy_value(store: NodeId, value: &Value, sink: Sink) -> Result<(), Stream
         value.release(chunk);
         offset += chunk.len() as u64;
     }
+    value.release_all();
     Ok(())
 }

@@ -135,6 +135,14 @@ impl<'a> Value<'a> {
         Ok(value)
     }
 
+    /// For file pages: the checkpoint they belong to and the bytes (so a copy can go file to file).
+    pub fn file_bytes(&self) -> Option<(&'a Checkpoint, &'a [u8])> {
+        match &self.bytes {
+            Bytes::Mapped { bytes, checkpoint } => Some((checkpoint, bytes)),
+            Bytes::Computed { .. } => None,
+        }
+    }
+
     /// Drops the resident pages of `part`, a sub-slice of [`Value::bytes`], when they are mapped
     /// file pages; they are read again from the file if needed.
     pub fn release(&self, part: &[u8]) {
