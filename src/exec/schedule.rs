@@ -6,10 +6,11 @@
 //! coordinator runs on the calling thread: a node becomes ready when its operands are done; views
 //! (loads, reshapes, contiguous slices) are resolved at once; every other node is launched on the
 //! pool once its reservation — its footprint's held and transient bytes — is granted by the
-//! budget, at most `workers` at a time, lowest id first. A value is dropped when its last consumer
-//! finishes, which returns its bytes to the budget. **Progress guarantee**: when nothing runs and
-//! the lowest ready node still does not fit (the plan's peak, not its largest step, exceeds the
-//! budget), it is granted anyway and counted as an overdraft. The first failure (a kernel error, a
+//! budget, at most `workers` at a time, lowest id first (a node that does not fit waits while later
+//! ready nodes that fit start). A value is dropped when its last consumer finishes, which returns
+//! its bytes to the budget. **Progress guarantee**: when nothing runs and no ready node fits (the
+//! plan's peak, not its largest step, exceeds the budget), the lowest ready node is granted anyway
+//! and counted as an overdraft. The first failure (a kernel error, a
 //! write error, a failed assertion, a panic) stops further launches; running tasks finish and
 //! nothing is published.
 
@@ -192,7 +193,7 @@ impl<'e, 'a> State<'e, 'a> {
         loop {
             let mut progressed = false;
             let ready: Vec<NodeId> = self.ready.iter().copied().collect();
-            for id in ready {
+            for &id in &ready {
                 if self.finished.failure.is_some() {
                     return;
                 }
@@ -208,32 +209,61 @@ impl<'e, 'a> State<'e, 'a> {
                 if self.in_flight >= self.env.workers.max(1) {
                     continue;
                 }
-                let footprint = self
-                    .env
-                    .prepared
-                    .footprint
-                    .get(&id)
-                    .copied()
-                    .unwrap_or_default();
-                let bytes = footprint.held + footprint.transient;
-                let reservation = match self.env.budget.try_reserve(bytes) {
-                    Some(reservation) => reservation,
-                    None if self.in_flight == 0 => self.env.budget.force_reserve(bytes),
-                    None => continue,
-                };
-                self.ready.remove(&id);
-                match self.task(id, reservation, footprint.held) {
-                    Ok(task) => {
-                        self.in_flight += 1;
-                        spawn(id, task);
-                    }
-                    Err(failure) => self.fail(failure),
+                let bytes = self.reservation_bytes(id);
+                // A node that does not fit waits; a later ready node may fit (and often frees
+                // what the waiting one needs).
+                if let Some(reservation) = self.env.budget.try_reserve(bytes) {
+                    self.start(id, reservation, &mut spawn);
+                    progressed = true;
                 }
-                progressed = true;
+            }
+            if !progressed && self.in_flight == 0 && self.finished.failure.is_none() {
+                // Nothing runs and nothing fits: the plan's peak exceeds the budget. Start the
+                // lowest ready node anyway, so the run always finishes (counted as an overdraft).
+                if let Some(id) = self.ready.iter().copied().next() {
+                    let reservation = self.env.budget.force_reserve(self.reservation_bytes(id));
+                    self.start(id, reservation, &mut spawn);
+                    progressed = true;
+                }
             }
             if !progressed {
                 return;
             }
+        }
+    }
+
+    fn reservation_bytes(&self, id: NodeId) -> u64 {
+        let footprint = self
+            .env
+            .prepared
+            .footprint
+            .get(&id)
+            .copied()
+            .unwrap_or_default();
+        footprint.held + footprint.transient
+    }
+
+    fn start(
+        &mut self,
+        id: NodeId,
+        reservation: Reservation,
+        spawn: &mut impl FnMut(NodeId, Box<dyn FnOnce() -> Result<Produced<'a>, TaskError> + Send + 'e>),
+    ) where
+        'a: 'e,
+    {
+        self.ready.remove(&id);
+        let held = self
+            .env
+            .prepared
+            .footprint
+            .get(&id)
+            .map_or(0, |footprint| footprint.held);
+        match self.task(id, reservation, held) {
+            Ok(task) => {
+                self.in_flight += 1;
+                spawn(id, task);
+            }
+            Err(failure) => self.fail(failure),
         }
     }
 
