@@ -7,8 +7,9 @@
 //!   byte-range view or a slice that is one contiguous byte run: no work, no memory of its own;
 //! - **streamed** — an elementwise or fused node whose every live consumer is a `Store`: it is computed
 //!   chunk by chunk straight into the output files, and those stores are **absorbed** into it;
-//! - **copy** — a `Store` of a value that already exists: bytes go to the file in chunks, and mapped
-//!   input pages are released after each chunk;
+//! - **copy** — a `Store` of a value that already exists: an input's bytes go file to file inside
+//!   the kernel (one bounded copy buffer is reserved for file systems that cannot do that),
+//!   computed bytes are written from their buffer;
 //! - **materialized** — everything else that makes a tensor: a buffer held until its last consumer;
 //! - **sink** — assertions, dumps and diffs: they read their operands and keep nothing.
 //!
