@@ -11,5 +11,6 @@ pub mod exec;
 pub mod graph;
 pub mod inspect;
 pub mod io;
+pub mod optimize;
 pub mod plan;
 pub mod tensor;
