@@ -17,9 +17,11 @@ use clap::Args;
 use super::{EXIT_IO, EXIT_OK, EXIT_PLAN, EXIT_USAGE};
 use crate::compile::{compile_plan, memory, summary, Compilation, HeaderSource, PlanSource};
 use crate::diagnostics::{render_all_plain, render_for_stderr, Diagnostic, Severity, SourceMap};
+use crate::exec::outputs::shard_budget;
 use crate::graph::PlanGraph;
 use crate::io::{Checkpoint, OutputLayout, ReadStats};
-use crate::plan::ast::{Plan, ShardSize};
+use crate::optimize::{optimize, Options};
+use crate::plan::ast::Plan;
 use crate::tensor::TensorType;
 
 #[derive(Debug, Args)]
@@ -67,11 +69,24 @@ impl CheckpointHeaders {
     pub fn opened(&self) -> usize {
         self.opened.borrow().len()
     }
+
+    /// The opened checkpoints, by the path the plan names them with (a run executes over the
+    /// very maps whose headers were checked).
+    pub fn into_checkpoints(self) -> BTreeMap<String, Checkpoint> {
+        self.opened.into_inner()
+    }
 }
 
 impl HeaderSource for CheckpointHeaders {
     fn headers(&self, path: &str) -> Result<Vec<(String, TensorType)>, Diagnostic> {
         let mut opened = self.opened.borrow_mut();
+        if let Some(format) = unreadable_format(path) {
+            return Err(crate::exec::diagnostics::not_supported(
+                &format!("reading {format} (`{path}`)"),
+                "convert the file to safetensors first",
+                None,
+            ));
+        }
         if !opened.contains_key(path) {
             let checkpoint = Checkpoint::open(path).map_err(|error| error.to_diagnostic())?;
             opened.insert(path.to_string(), checkpoint);
@@ -81,6 +96,17 @@ impl HeaderSource for CheckpointHeaders {
             .iter()
             .map(|tensor| (tensor.name.clone(), tensor.ty.clone()))
             .collect())
+    }
+}
+
+/// The file formats this version cannot read yet, by path suffix.
+fn unreadable_format(path: &str) -> Option<&'static str> {
+    if [".npy", ".npz"].iter().any(|s| path.ends_with(s)) {
+        Some("NumPy files")
+    } else if [".pt", ".pth", ".bin"].iter().any(|s| path.ends_with(s)) {
+        Some("PyTorch files")
+    } else {
+        None
     }
 }
 
@@ -215,12 +241,18 @@ pub fn check(args: &CheckArgs, headers: &CheckpointHeaders, rendering: Rendering
 /// The summary `check` prints for a compiled graph (what a run reads, writes and holds), and the
 /// diagnostics of the memory budget when one is given. The Web UI shows the same text.
 pub fn summary_report(graph: &PlanGraph, budget: Option<u64>) -> (String, Vec<Diagnostic>) {
-    let estimate = memory::estimate(graph);
+    // Memory is estimated for the graph a run executes: the optimized one.
+    let mut optimized = graph.clone();
+    let estimate = match optimize(&mut optimized, &Options::default()) {
+        Ok(_) => memory::estimate(&optimized),
+        Err(_) => memory::estimate(graph),
+    };
     let diagnostics = budget
         .and_then(|budget| memory::check_budget(graph, &estimate, budget))
         .into_iter()
         .collect();
-    let summary = summary::summarize(graph);
+    let mut summary = summary::summarize(graph);
+    summary.memory = estimate;
     let shards = shard_counts(graph, &summary);
     (summary.render(&shards), diagnostics)
 }
@@ -253,16 +285,7 @@ fn shard_counts(graph: &PlanGraph, summary: &summary::CheckSummary) -> Vec<Optio
         .iter()
         .zip(&summary.outputs)
         .map(|(spec, output)| {
-            let budget = match &spec.shard {
-                Some(ShardSize::Bytes { bytes, .. }) => Some(*bytes),
-                Some(ShardSize::None) => None,
-                None => {
-                    let is_file = [".safetensors", ".pt", ".pth", ".bin", ".npy"]
-                        .iter()
-                        .any(|suffix| spec.path.ends_with(suffix));
-                    (!is_file).then_some(DEFAULT_SHARD_BYTES)
-                }
-            };
+            let budget = shard_budget(spec, Some(DEFAULT_SHARD_BYTES));
             OutputLayout::plan(output.tensors.clone(), budget)
                 .ok()
                 .map(|layout| layout.shards().len())

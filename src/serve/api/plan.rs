@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use super::{blocking, parse_json, PlanRequest};
 use crate::cli::check::summary_report;
 use crate::diagnostics::Severity;
+use crate::optimize::{optimize, Options};
 use crate::plan::terse::print_terse;
 use crate::plan::yaml::print_yaml;
 use crate::serve::document::{check_document, parse_document, Checked, Syntax};
@@ -133,8 +134,11 @@ pub async fn graph(
             })));
         };
         let mut graph = graph.clone();
+        // The same optimizer, with the same options, as `graph --optimized` and `run`.
         if request.optimized {
-            graph.remove_dead_nodes();
+            optimize(&mut graph, &Options::default()).map_err(|error| {
+                ApiError::internal(format!("the optimizer failed (please report): {error}"))
+            })?;
         }
         let picture = svg::graph::draw(&graph, &checked.sources);
         Ok(Json(json!({
