@@ -24,7 +24,11 @@ use super::{EXIT_IO, EXIT_OK, EXIT_PLAN, EXIT_USAGE};
 use crate::compile::diagnostics::format_bytes;
 use crate::compile::memory;
 use crate::diagnostics::{render_for_stderr, Diagnostic, Severity, SourceMap};
-use crate::exec::{execute, ExecOptions, OutputOptions};
+use crate::exec::{
+    execute_observed, ExecOptions, OutputOptions, ProgressObserver, RunFailure, RunReport,
+};
+use crate::graph::PlanGraph;
+use crate::io::Checkpoint;
 use crate::optimize::{optimize, Options};
 use crate::plan::ast::{Op, Plan};
 
@@ -96,6 +100,103 @@ pub fn executed_plan(plan: &Plan) -> Plan {
     executed
 }
 
+/// The flags of a run, parsed: what [`prepare_run`] and [`execute_prepared`] need besides the
+/// plan. The Web UI builds the same settings, so both run a plan through the same code.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    pub memory_budget: u64,
+    pub workers: usize,
+    /// The shard size of directory outputs without a `shard` of their own.
+    pub default_shard_bytes: Option<u64>,
+    pub dry_run: bool,
+    pub fuse: bool,
+    /// Draw the progress bar on stderr (only when it is a terminal).
+    pub progress_bar: bool,
+}
+
+/// A checked plan made ready to execute: its optimized graph, the plan as far as it runs, and
+/// the warnings of the budget check.
+#[derive(Debug, Clone)]
+pub struct PreparedRun {
+    pub graph: PlanGraph,
+    pub executed: Plan,
+    pub inputs: Vec<String>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Optimizes a compiled plan's graph and checks it against the memory budget; `Err` holds the
+/// errors that stop the run before a byte is read.
+pub fn prepare_run(
+    plan: &Plan,
+    mut graph: PlanGraph,
+    settings: &RunSettings,
+) -> Result<PreparedRun, Vec<Diagnostic>> {
+    let options = Options {
+        fuse: settings.fuse,
+        ..Options::default()
+    };
+    if let Err(error) = optimize(&mut graph, &options) {
+        return Err(vec![Diagnostic::error(
+            "E0499",
+            format!("internal error while optimizing: {error}"),
+        )]);
+    }
+    let estimate = memory::estimate(&graph);
+    let diagnostics: Vec<Diagnostic> =
+        memory::check_budget(&graph, &estimate, settings.memory_budget)
+            .into_iter()
+            .collect();
+    if has_errors(&diagnostics) {
+        return Err(diagnostics);
+    }
+    Ok(PreparedRun {
+        graph,
+        executed: executed_plan(plan),
+        inputs: plan
+            .inputs
+            .iter()
+            .map(|input| input.path.node.clone())
+            .collect(),
+        warnings: diagnostics,
+    })
+}
+
+/// Executes a prepared run over the checkpoints opened for its headers (keyed by the paths the
+/// plan names them with), telling `observer` its progress; publishes unless a dry run.
+pub fn execute_prepared(
+    prepared: &PreparedRun,
+    checkpoints: &BTreeMap<String, Checkpoint>,
+    settings: &RunSettings,
+    observer: Option<ProgressObserver>,
+) -> Result<RunReport, RunFailure> {
+    let mut input_metadata = BTreeMap::new();
+    for input in &prepared.inputs {
+        if let Some(checkpoint) = checkpoints.get(input) {
+            for (key, value) in checkpoint.metadata() {
+                input_metadata
+                    .entry(key.clone())
+                    .or_insert_with(|| value.clone());
+            }
+        }
+    }
+    let exec_options = ExecOptions {
+        memory_budget: settings.memory_budget,
+        workers: settings.workers,
+        progress: settings.progress_bar,
+        outputs: OutputOptions {
+            default_shard_bytes: settings.default_shard_bytes,
+            input_metadata,
+            plan_hash: Some(plan_hash(&prepared.executed)),
+            input_paths: checkpoints
+                .values()
+                .map(|c| c.path().to_path_buf())
+                .collect(),
+            dry_run: settings.dry_run,
+        },
+    };
+    execute_observed(&prepared.graph, checkpoints, &exec_options, observer)
+}
+
 fn size_flag(flag: &str, text: &str) -> Result<Option<u64>, String> {
     crate::io::parse_size(text).map_err(|error| format!("error: --{flag}: {error}\n"))
 }
@@ -135,53 +236,27 @@ pub fn run(args: &RunArgs) -> i32 {
     if has_errors(&diagnostics) {
         return report(&diagnostics, &sources);
     }
-    let mut graph = compilation.graph;
-    let options = Options {
+    let settings = RunSettings {
+        memory_budget: budget,
+        workers,
+        default_shard_bytes,
+        dry_run: args.dry_run,
         fuse: !args.no_fuse,
-        ..Options::default()
+        progress_bar: !args.quiet,
     };
-    if let Err(error) = optimize(&mut graph, &options) {
-        diagnostics.push(Diagnostic::error(
-            "E0499",
-            format!("internal error while optimizing: {error}"),
-        ));
-        return report(&diagnostics, &sources);
-    }
-    let estimate = memory::estimate(&graph);
-    diagnostics.extend(memory::check_budget(&graph, &estimate, budget));
-    if has_errors(&diagnostics) {
-        return report(&diagnostics, &sources);
-    }
+    let prepared = match prepare_run(&plan, compilation.graph, &settings) {
+        Ok(prepared) => prepared,
+        Err(problems) => {
+            diagnostics.extend(problems);
+            return report(&diagnostics, &sources);
+        }
+    };
+    diagnostics.extend(prepared.warnings.iter().cloned());
     eprint!("{}", render_for_stderr(&diagnostics, &sources));
 
     let checkpoints = headers.into_checkpoints();
-    let mut input_metadata = BTreeMap::new();
-    for input in &plan.inputs {
-        if let Some(checkpoint) = checkpoints.get(&input.path.node) {
-            for (key, value) in checkpoint.metadata() {
-                input_metadata
-                    .entry(key.clone())
-                    .or_insert_with(|| value.clone());
-            }
-        }
-    }
-    let executed = executed_plan(&plan);
-    let exec_options = ExecOptions {
-        memory_budget: budget,
-        workers,
-        progress: !args.quiet,
-        outputs: OutputOptions {
-            default_shard_bytes,
-            input_metadata,
-            plan_hash: Some(plan_hash(&executed)),
-            input_paths: checkpoints
-                .values()
-                .map(|c| c.path().to_path_buf())
-                .collect(),
-            dry_run: args.dry_run,
-        },
-    };
-    let outcome = execute(&graph, &checkpoints, &exec_options);
+    let executed = prepared.executed.clone();
+    let outcome = execute_prepared(&prepared, &checkpoints, &settings, None);
     let (sink_text, result) = match outcome {
         Ok(report) => (report.sink_text.clone(), Ok(report)),
         Err(failure) => (failure.sink_text.clone(), Err(failure)),

@@ -34,5 +34,6 @@ pub mod value;
 pub use budget::{MemoryBudget, Reservation};
 pub use error::KernelError;
 pub use outputs::OutputOptions;
-pub use run::{execute, ExecOptions, RunFailure, RunReport};
+pub use progress::{ProgressObserver, ProgressUpdate};
+pub use run::{execute, execute_observed, ExecOptions, RunFailure, RunReport};
 pub use tensor_data::{TensorData, TensorView};

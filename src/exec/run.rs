@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use super::budget::MemoryBudget;
 use super::outputs::{OutputOptions, Outputs};
 use super::prepare::prepare;
-use super::progress::Progress;
+use super::progress::{Progress, ProgressObserver};
 use super::schedule::{self, Environment, Failure};
 use crate::diagnostics::Diagnostic;
 use crate::graph::{NodeKind, PlanGraph};
@@ -66,6 +66,16 @@ pub fn execute(
     checkpoints: &BTreeMap<String, Checkpoint>,
     options: &ExecOptions,
 ) -> Result<RunReport, RunFailure> {
+    execute_observed(graph, checkpoints, options, None)
+}
+
+/// [`execute`], telling `observer` each change of the run's progress.
+pub fn execute_observed(
+    graph: &PlanGraph,
+    checkpoints: &BTreeMap<String, Checkpoint>,
+    options: &ExecOptions,
+    observer: Option<ProgressObserver>,
+) -> Result<RunReport, RunFailure> {
     let failure = |diagnostics: Vec<Diagnostic>, exit_code| RunFailure {
         diagnostics,
         sink_text: Vec::new(),
@@ -82,7 +92,8 @@ pub fn execute(
         .filter_map(|node| node.ty.as_ref())
         .collect();
     let total_bytes = stores.iter().filter_map(|ty| ty.byte_len()).sum();
-    let progress = Progress::new(total_bytes, stores.len() as u64, options.progress);
+    let progress =
+        Progress::new(total_bytes, stores.len() as u64, options.progress).with_observer(observer);
     let budget = MemoryBudget::new(options.memory_budget);
     let environment = Environment {
         graph,
