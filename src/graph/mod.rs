@@ -240,6 +240,18 @@ impl PlanGraph {
         self.outputs.get(id.index())
     }
 
+    /// Writes output `id` to `path` instead (the Web UI runs a plan with its outputs resolved
+    /// inside its root); `false` when there is no such output.
+    pub fn set_output_path(&mut self, id: OutputId, path: String) -> bool {
+        match self.outputs.get_mut(id.index()) {
+            Some(spec) => {
+                spec.path = path;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The `Store` nodes of one output, in id order.
     pub fn stores_of(&self, output: OutputId) -> Vec<NodeId> {
         self.node_ids()

@@ -18,6 +18,7 @@ use crate::cli::check::CheckpointHeaders;
 use crate::compile::{compile_plan, Compilation, HeaderSource, PlanSource};
 use crate::diagnostics::{Diagnostic, SourceMap, Span};
 use crate::graph::{OutputId, PlanGraph};
+use crate::io::Checkpoint;
 use crate::plan::ast::Plan;
 use crate::tensor::TensorType;
 
@@ -84,6 +85,22 @@ impl RootedHeaders {
     /// The checkpoints opened so far, with their read counters.
     pub fn checkpoints(&self) -> &CheckpointHeaders {
         &self.checkpoints
+    }
+
+    /// The opened checkpoints keyed by the paths the plan names them with, as the executor looks
+    /// them up. A file the plan names in two ways is opened again for the second name.
+    pub fn into_checkpoints(self) -> Result<BTreeMap<String, Checkpoint>, Diagnostic> {
+        let resolved = self.resolved.into_inner();
+        let mut opened = self.checkpoints.into_checkpoints();
+        let mut by_plan_path = BTreeMap::new();
+        for (plan_path, path) in resolved {
+            let checkpoint = match opened.remove(&path) {
+                Some(checkpoint) => checkpoint,
+                None => Checkpoint::open(&path).map_err(|error| error.to_diagnostic())?,
+            };
+            by_plan_path.insert(plan_path, checkpoint);
+        }
+        Ok(by_plan_path)
     }
 }
 

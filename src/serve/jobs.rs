@@ -10,10 +10,12 @@
 //! panics; only the last [`KEPT_RUNS`] runs are remembered.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 use tokio::sync::watch;
+
+use crate::exec::ProgressUpdate;
 
 /// How many finished runs are remembered.
 pub const KEPT_RUNS: usize = 16;
@@ -88,28 +90,36 @@ impl RunStatus {
     }
 }
 
-/// What the work of a run uses to say how far it got.
-#[derive(Debug)]
+/// What the work of a run uses to say how far it got; clones report to the same run (the
+/// executor's worker threads each hold one).
+#[derive(Debug, Clone)]
 pub struct RunReporter {
-    sender: watch::Sender<RunStatus>,
+    sender: Arc<watch::Sender<RunStatus>>,
 }
 
 impl RunReporter {
-    pub fn totals(&self, total_bytes: u64, total_tensors: u64) {
-        self.sender.send_modify(|status| {
-            status.total_bytes = total_bytes;
-            status.total_tensors = total_tensors;
-        });
-    }
-
-    /// Publishes the counts done so far (only when they changed, so observers are not woken
-    /// for nothing).
-    pub fn progress(&self, bytes: u64, tensors: u64) {
+    /// Publishes how far the run got. Worker threads report concurrently, so an older snapshot
+    /// can arrive after a newer one: counts only ever move forward, and observers are woken
+    /// only when something changed.
+    pub fn progress(&self, update: ProgressUpdate) {
         self.sender.send_if_modified(|status| {
-            let changed = status.bytes != bytes || status.tensors != tensors;
-            status.bytes = bytes;
-            status.tensors = tensors;
-            changed
+            let before = (
+                status.bytes,
+                status.tensors,
+                status.total_bytes,
+                status.total_tensors,
+            );
+            status.total_bytes = update.total_bytes;
+            status.total_tensors = update.total_tensors;
+            status.bytes = status.bytes.max(update.bytes);
+            status.tensors = status.tensors.max(update.tensors);
+            before
+                != (
+                    status.bytes,
+                    status.tensors,
+                    status.total_bytes,
+                    status.total_tensors,
+                )
         });
     }
 }
@@ -136,7 +146,7 @@ impl Runs {
     /// Starts `work` on a new thread; `Err` with the running run's id when one is still going.
     pub fn start<F>(&self, work: F) -> Result<u64, u64>
     where
-        F: FnOnce(&RunReporter) -> RunOutcome + Send + 'static,
+        F: FnOnce(RunReporter) -> RunOutcome + Send + 'static,
     {
         let mut table = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((&id, _)) = table
@@ -155,10 +165,11 @@ impl Runs {
         }
         drop(table);
         std::thread::spawn(move || {
-            let reporter = RunReporter { sender };
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                work(&reporter)
-            }))
+            let reporter = RunReporter {
+                sender: Arc::new(sender),
+            };
+            let worker = reporter.clone();
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(worker)))
             .unwrap_or_else(|_| RunOutcome {
                 succeeded: false,
                 result: json!({"message": "the run stopped on an internal error (please report)"}),
@@ -203,8 +214,15 @@ mod tests {
         let (go, wait) = mpsc::channel::<()>();
         let id = runs
             .start(move |reporter| {
-                reporter.totals(100, 2);
-                reporter.progress(50, 1);
+                let update = |bytes, tensors| ProgressUpdate {
+                    bytes,
+                    total_bytes: 100,
+                    tensors,
+                    total_tensors: 2,
+                };
+                reporter.progress(update(50, 1));
+                // A late, older snapshot does not move the counts back.
+                reporter.progress(update(20, 0));
                 let _ = wait.recv();
                 RunOutcome {
                     succeeded: true,
@@ -214,6 +232,14 @@ mod tests {
             .expect("first run starts");
         // While it runs, a second run is refused with the running id.
         assert_eq!(runs.start(|_| unreachable_outcome()), Err(id));
+        let receiver = runs.subscribe(id).expect("known");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while receiver.borrow().tensors == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let halfway = receiver.borrow().clone();
+        assert_eq!((halfway.bytes, halfway.tensors), (50, 1));
+        assert_eq!(halfway.percent(), 50.0);
         go.send(()).expect("run is waiting");
         let status = wait_finished(&runs, id);
         assert_eq!(status.state, RunState::Succeeded);

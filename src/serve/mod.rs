@@ -24,6 +24,7 @@ pub mod jobs;
 pub mod report;
 pub mod root;
 mod router;
+pub mod run;
 pub mod svg;
 pub mod token;
 

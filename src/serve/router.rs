@@ -32,6 +32,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/graph", post(plan::graph))
         .route("/inspect", get(tensors::inspect))
         .route("/tensor", get(tensors::tensor))
+        .route("/run", post(runs::start))
         .route("/runs/{id}", get(runs::status))
         .route("/runs/{id}/events", get(runs::events))
         .fallback(|| async { ApiError::not_found("no such API endpoint") })

@@ -225,3 +225,52 @@ pub fn events(body: &str) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// Writes a safetensors file of F32 tensors, `(name, elements)` each, with deterministic values
+/// in [-1, 1), laid out by hand (8-byte header length, JSON header, data).
+pub fn write_f32_checkpoint(path: &Path, tensors: &[(&str, usize)]) {
+    let mut header = serde_json::Map::new();
+    let mut offset = 0usize;
+    for (name, elements) in tensors {
+        let end = offset + elements * 4;
+        header.insert(
+            name.to_string(),
+            serde_json::json!({"dtype": "F32", "shape": [elements], "data_offsets": [offset, end]}),
+        );
+        offset = end;
+    }
+    let mut header_text = Value::Object(header).to_string();
+    while header_text.len() % 8 != 0 {
+        header_text.push(' ');
+    }
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
+    file.write_all(&(header_text.len() as u64).to_le_bytes())
+        .expect("write");
+    file.write_all(header_text.as_bytes()).expect("write");
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for (_, elements) in tensors {
+        for _ in 0..*elements {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let value = (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0;
+            file.write_all(&value.to_le_bytes()).expect("write");
+        }
+    }
+    file.flush().expect("flush");
+}
+
+/// Reads a run's event stream to its end and returns the statuses it carried.
+pub fn run_events(workspace: &Workspace, id: u64) -> Vec<Value> {
+    let path = format!("/api/runs/{id}/events?token={}", workspace.token());
+    let response = request(workspace.address(), "GET", &path, &[], None);
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert!(response
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("text/event-stream")));
+    events(&response.text())
+        .into_iter()
+        .filter(|(event, _)| event == "progress")
+        .map(|(_, data)| serde_json::from_str(&data).expect("JSON event"))
+        .collect()
+}

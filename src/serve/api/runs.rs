@@ -1,6 +1,7 @@
-//! Runs: `GET /api/runs/{id}` (the latest status) and `GET /api/runs/{id}/events` (server-sent
-//! events: one `progress` event per change of the run's status, the first one at once, the last
-//! one when the run has finished, after which the stream ends).
+//! Runs: `POST /api/run` (start one: [`crate::serve::run::start`]), `GET /api/runs/{id}` (the
+//! latest status) and `GET /api/runs/{id}/events` (server-sent events: one `progress` event per
+//! change of the run's status, the first one at once, the last one when the run has finished,
+//! after which the stream ends).
 //!
 //! The page opens the event stream with `EventSource`, which cannot set headers, so these
 //! endpoints take the token from the query string as well (see the router).
@@ -8,14 +9,32 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::response::sse::{Event, Sse};
 use axum::Json;
 use futures_util::stream::{self, Stream};
 use serde_json::Value;
 
+use super::{blocking, parse_json, PlanRequest};
 use crate::serve::error::ApiError;
+use crate::serve::run::{self, RunRequest};
 use crate::serve::AppState;
+
+pub async fn start(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let request: PlanRequest = parse_json(body, state.body_limit)?;
+    let run_request = RunRequest {
+        syntax: request.syntax()?,
+        plan: request.plan,
+        output: request.output,
+        dry_run: request.dry_run,
+    };
+    blocking(move || run::start(&state, run_request).map(Json)).await
+}
 
 pub async fn status(
     State(state): State<Arc<AppState>>,
