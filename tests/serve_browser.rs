@@ -439,3 +439,56 @@ async fn the_graph_opens_and_a_clicked_node_shows_its_step() {
         .await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn running_the_bundled_example_reaches_100_percent_and_its_output_appears() {
+    let _one = BROWSER.lock().await;
+    let workspace = Workspace::new();
+    let browser = open_workbench(&workspace).await;
+    browser.click(".tabs button[data-tab='run']").await;
+    let output = browser
+        .eval("document.getElementById('run-output').value")
+        .await;
+    assert_eq!(
+        output,
+        json!("out/gpt2-tiny-edited.safetensors"),
+        "the plan's output is proposed"
+    );
+    browser.click("#run-button").await;
+    browser
+        .wait_until(
+            "document.getElementById('run-progress').classList.contains('succeeded')",
+            "the run to succeed",
+        )
+        .await;
+    let percent = browser
+        .eval("[document.getElementById('run-progress').dataset.percent, document.getElementById('run-percent').textContent]")
+        .await;
+    assert_eq!(percent, json!(["100", "100 %"]));
+    let written = browser
+        .eval("document.querySelector('#run-output-view .output-path').dataset.path")
+        .await;
+    assert_eq!(written, json!("out/gpt2-tiny-edited.safetensors"));
+    let summary = browser
+        .eval("document.getElementById('run-result').textContent")
+        .await;
+    assert!(
+        summary
+            .as_str()
+            .is_some_and(|s| s.starts_with("wrote out/gpt2-tiny-edited.safetensors: 27 tensors")),
+        "{summary}"
+    );
+    assert!(workspace.path("out/gpt2-tiny-edited.safetensors").is_file());
+    browser.screenshot("run.png").await;
+
+    // The written checkpoint opens in the tensor browser.
+    browser.click("#run-output-view .output-path").await;
+    browser
+        .wait_until(
+            "document.getElementById('tensor-tree').dataset.path === 'out/gpt2-tiny-edited.safetensors' && document.querySelector('#tensor-tree details[data-name=\"ln_f_half\"]') !== null",
+            "the output's tensor tree",
+        )
+        .await;
+    browser.screenshot("run-output.png").await;
+    browser.close().await;
+}

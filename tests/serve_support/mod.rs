@@ -240,7 +240,7 @@ pub fn write_f32_checkpoint(path: &Path, tensors: &[(&str, usize)]) {
         offset = end;
     }
     let mut header_text = Value::Object(header).to_string();
-    while header_text.len() % 8 != 0 {
+    while !header_text.len().is_multiple_of(8) {
         header_text.push(' ');
     }
     let mut file = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
