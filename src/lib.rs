@@ -12,4 +12,5 @@ pub mod graph;
 pub mod inspect;
 pub mod io;
 pub mod plan;
+pub mod repl;
 pub mod tensor;

@@ -18,7 +18,7 @@ use super::{EXIT_IO, EXIT_OK, EXIT_PLAN, EXIT_USAGE};
 use crate::compile::{compile_plan, memory, summary, Compilation, HeaderSource, PlanSource};
 use crate::diagnostics::{render_all_plain, render_for_stderr, Diagnostic, Severity, SourceMap};
 use crate::graph::PlanGraph;
-use crate::io::{Checkpoint, OutputLayout, ReadStats};
+use crate::io::{Checkpoint, IoError, OutputLayout, ReadStats};
 use crate::plan::ast::{Plan, ShardSize};
 use crate::tensor::TensorType;
 
@@ -67,26 +67,39 @@ impl CheckpointHeaders {
     pub fn opened(&self) -> usize {
         self.opened.borrow().len()
     }
+
+    /// Runs `use_checkpoint` on the checkpoint at `path`, opening it (header only) the first
+    /// time, so that reads through it (the REPL's `:stats`) show in [`Self::read_stats`].
+    pub fn with_checkpoint<R>(
+        &self,
+        path: &str,
+        use_checkpoint: impl FnOnce(&Checkpoint) -> R,
+    ) -> Result<R, IoError> {
+        let mut opened = self.opened.borrow_mut();
+        if !opened.contains_key(path) {
+            let checkpoint = Checkpoint::open(path)?;
+            opened.insert(path.to_string(), checkpoint);
+        }
+        Ok(use_checkpoint(&opened[path]))
+    }
 }
 
 impl HeaderSource for CheckpointHeaders {
     fn headers(&self, path: &str) -> Result<Vec<(String, TensorType)>, Diagnostic> {
-        let mut opened = self.opened.borrow_mut();
-        if !opened.contains_key(path) {
-            let checkpoint = Checkpoint::open(path).map_err(|error| error.to_diagnostic())?;
-            opened.insert(path.to_string(), checkpoint);
-        }
-        Ok(opened[path]
-            .tensors()
-            .iter()
-            .map(|tensor| (tensor.name.clone(), tensor.ty.clone()))
-            .collect())
+        self.with_checkpoint(path, |checkpoint| {
+            checkpoint
+                .tensors()
+                .iter()
+                .map(|tensor| (tensor.name.clone(), tensor.ty.clone()))
+                .collect()
+        })
+        .map_err(|error| error.to_diagnostic())
     }
 }
 
 /// Nested plans of `execute: {path: …}`, parsed into the run's source map.
-struct PlanFiles<'a> {
-    sources: &'a RefCell<SourceMap>,
+pub struct PlanFiles<'a> {
+    pub sources: &'a RefCell<SourceMap>,
 }
 
 impl PlanSource for PlanFiles<'_> {

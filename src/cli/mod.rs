@@ -8,6 +8,7 @@ pub mod check;
 pub mod fmt;
 pub mod graph;
 pub mod inspect;
+pub mod repl;
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_PLAN: i32 = 1;
@@ -35,11 +36,15 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Print a plan's dataflow graph (DOT or JSON).
     Graph(graph::GraphArgs),
+    /// Type steps at a prompt, each checked against the tensors that exist at that point
+    /// (also `brainsurgery -i PLAN…`).
+    Repl(repl::ReplArgs),
 }
 
 /// Parses the process arguments and runs the subcommand; returns the exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let arguments = repl::interactive_form(std::env::args_os().collect());
+    let cli = match Cli::try_parse_from(arguments) {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
@@ -55,5 +60,6 @@ pub fn main() -> i32 {
         Command::Fmt(args) => fmt::run(args),
         Command::Graph(args) => graph::run(&args),
         Command::Inspect(args) => inspect::run(&args),
+        Command::Repl(args) => repl::run(&args),
     }
 }
