@@ -171,6 +171,16 @@ impl<'s, 'a> Driver<'s, 'a> {
             padding,
             self.session.scope(),
         );
+        // A comment-only entry says nothing.
+        if let Ok(ParsedEntry {
+            steps,
+            output: None,
+        }) = &parsed
+        {
+            if steps.is_empty() {
+                return EntryResult::default();
+            }
+        }
         match parsed.and_then(|entry| self.session.submit(entry)) {
             Ok(outcomes) => self.accepted(&outcomes),
             Err(diagnostics) => self.rejected(&diagnostics),
