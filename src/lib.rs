@@ -11,6 +11,7 @@ pub mod exec;
 pub mod graph;
 pub mod inspect;
 pub mod io;
+pub mod optimize;
 pub mod plan;
 pub mod repl;
 pub mod tensor;

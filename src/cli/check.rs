@@ -17,9 +17,11 @@ use clap::Args;
 use super::{EXIT_IO, EXIT_OK, EXIT_PLAN, EXIT_USAGE};
 use crate::compile::{compile_plan, memory, summary, Compilation, HeaderSource, PlanSource};
 use crate::diagnostics::{render_all_plain, render_for_stderr, Diagnostic, Severity, SourceMap};
+use crate::exec::outputs::shard_budget;
 use crate::graph::PlanGraph;
 use crate::io::{Checkpoint, IoError, OutputLayout, ReadStats};
-use crate::plan::ast::{Plan, ShardSize};
+use crate::optimize::{optimize, Options};
+use crate::plan::ast::Plan;
 use crate::tensor::TensorType;
 
 #[derive(Debug, Args)]
@@ -82,10 +84,23 @@ impl CheckpointHeaders {
         }
         Ok(use_checkpoint(&opened[path]))
     }
+
+    /// The opened checkpoints, by the path the plan names them with (a run executes over the
+    /// very maps whose headers were checked).
+    pub fn into_checkpoints(self) -> BTreeMap<String, Checkpoint> {
+        self.opened.into_inner()
+    }
 }
 
 impl HeaderSource for CheckpointHeaders {
     fn headers(&self, path: &str) -> Result<Vec<(String, TensorType)>, Diagnostic> {
+        if let Some(format) = unreadable_format(path) {
+            return Err(crate::exec::diagnostics::not_supported(
+                &format!("reading {format} (`{path}`)"),
+                "convert the file to safetensors first",
+                None,
+            ));
+        }
         self.with_checkpoint(path, |checkpoint| {
             checkpoint
                 .tensors()
@@ -94,6 +109,17 @@ impl HeaderSource for CheckpointHeaders {
                 .collect()
         })
         .map_err(|error| error.to_diagnostic())
+    }
+}
+
+/// The file formats this version cannot read yet, by path suffix.
+fn unreadable_format(path: &str) -> Option<&'static str> {
+    if [".npy", ".npz"].iter().any(|s| path.ends_with(s)) {
+        Some("NumPy files")
+    } else if [".pt", ".pth", ".bin"].iter().any(|s| path.ends_with(s)) {
+        Some("PyTorch files")
+    } else {
+        None
     }
 }
 
@@ -199,11 +225,17 @@ pub fn check(args: &CheckArgs, headers: &CheckpointHeaders, rendering: Rendering
     } = compile_files(&args.items, headers);
     let mut stdout = String::new();
     if let Some(compilation) = &compilation {
-        let estimate = memory::estimate(&compilation.graph);
+        // Memory is estimated for the graph a run executes: the optimized one.
+        let mut optimized = compilation.graph.clone();
+        let estimate = match optimize(&mut optimized, &Options::default()) {
+            Ok(_) => memory::estimate(&optimized),
+            Err(_) => memory::estimate(&compilation.graph),
+        };
         if let Some(budget) = budget {
             diagnostics.extend(memory::check_budget(&compilation.graph, &estimate, budget));
         }
-        let summary = summary::summarize(&compilation.graph);
+        let mut summary = summary::summarize(&compilation.graph);
+        summary.memory = estimate;
         let shards = shard_counts(&compilation.graph, &summary);
         stdout = summary.render(&shards);
     }
@@ -251,16 +283,7 @@ fn shard_counts(graph: &PlanGraph, summary: &summary::CheckSummary) -> Vec<Optio
         .iter()
         .zip(&summary.outputs)
         .map(|(spec, output)| {
-            let budget = match &spec.shard {
-                Some(ShardSize::Bytes { bytes, .. }) => Some(*bytes),
-                Some(ShardSize::None) => None,
-                None => {
-                    let is_file = [".safetensors", ".pt", ".pth", ".bin", ".npy"]
-                        .iter()
-                        .any(|suffix| spec.path.ends_with(suffix));
-                    (!is_file).then_some(DEFAULT_SHARD_BYTES)
-                }
-            };
+            let budget = shard_budget(spec, Some(DEFAULT_SHARD_BYTES));
             OutputLayout::plan(output.tensors.clone(), budget)
                 .ok()
                 .map(|layout| layout.shards().len())

@@ -4,9 +4,10 @@
 //! Receives the same plan items as `check`, compiles them against the checkpoint headers (no
 //! tensor bytes are read) and writes the graph to stdout: Graphviz DOT (loads, stores, creators
 //! and sinks styled apart; untouched passthrough tensors folded into one summary node unless
-//! `--all`) or JSON (every node). `--optimized` applies dead-tensor elimination — for now the only
-//! optimization pass there is. Exit code 0, or 1 with the diagnostics on stderr when the plan has
-//! errors (3 when a checkpoint cannot be opened).
+//! `--all`) or JSON (every node). `--optimized` shows the graph after the optimizer's passes
+//! (dead-tensor elimination, view folding, elementwise fusion, zero-copy passthrough), as `run`
+//! would execute it. Exit code 0, or 1 with the diagnostics on stderr when the plan has errors or
+//! the optimizer fails (3 when a checkpoint cannot be opened).
 
 use clap::{Args, ValueEnum};
 
@@ -14,6 +15,7 @@ use super::check::{compile_files, CheckpointHeaders, CompiledFiles};
 use super::{EXIT_IO, EXIT_OK, EXIT_PLAN};
 use crate::diagnostics::{render_all_plain, render_for_stderr, Severity};
 use crate::graph::DotOptions;
+use crate::optimize::{optimize, Options};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum GraphFormat {
@@ -27,7 +29,8 @@ pub struct GraphArgs {
     /// Plan files (`.yaml`, `.yml`, `.bs`), merged in order, and `key=value` overrides.
     #[arg(required = true, value_name = "PLAN|KEY=VALUE")]
     pub items: Vec<String>,
-    /// Show the graph after optimization (currently: dead-tensor elimination).
+    /// Show the graph after optimization (dead tensors removed, views folded, elementwise ops
+    /// fused, untouched tensors copied as bytes).
     #[arg(long)]
     pub optimized: bool,
     #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
@@ -69,7 +72,13 @@ pub fn graph(args: &GraphArgs, headers: &CheckpointHeaders, plain: bool) -> Grap
     };
     let mut graph = compilation.graph;
     if args.optimized {
-        graph.remove_dead_nodes();
+        if let Err(error) = optimize(&mut graph, &Options::default()) {
+            return GraphReport {
+                exit_code: EXIT_PLAN,
+                stdout: String::new(),
+                stderr: format!("{stderr}error: {error}\n"),
+            };
+        }
     }
     let stdout = match args.format {
         GraphFormat::Dot => graph.to_dot(&DotOptions {

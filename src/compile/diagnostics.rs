@@ -164,6 +164,10 @@ pub(crate) fn type_error(
         }
         TypeError::ValuesDoNotBroadcast { .. } | TypeError::ValuesCount { .. } => ("E0414", vec![]),
         TypeError::Arity { .. } | TypeError::TooLarge { .. } => ("E0414", vec![]),
+        // Only the optimizer makes views and fused nodes; the compiler never reports these.
+        TypeError::ViewOutsideOperand { .. }
+        | TypeError::FusedStep { .. }
+        | TypeError::FusedMalformed { .. } => ("E0414", vec![]),
     };
     let described: Vec<String> = involved
         .iter()

@@ -77,10 +77,7 @@ pub(super) fn finish(
         for (name, &node) in table {
             let ty = graph.type_of(node).cloned();
             graph.add_node(
-                NodeKind::Store(Store {
-                    output: id,
-                    name: name.clone(),
-                }),
+                NodeKind::Store(Store::new(id, name.clone())),
                 ty,
                 &[node],
                 span,

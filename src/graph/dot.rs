@@ -1,7 +1,9 @@
 //! The DOT back end: a [`PlanGraph`] as Graphviz text.
 //!
 //! One DOT node per graph node, labeled with the op, its parameters, dtype and shape; loads,
-//! stores, sinks and computations are styled apart so the boundary of the plan is visible. Output
+//! stores, sinks and computations are styled apart so the boundary of the plan is visible (the
+//! optimizer's byte views are dashed, its fused nodes bold, its byte-copying stores labeled
+//! `copy_bytes`). Output
 //! is deterministic — nodes in id order, edges by (consumer, operand position) — so two runs diff
 //! cleanly. Unless [`DotOptions::all`] is set, untouched tensors (a `Load` read only by `Store`s)
 //! are folded with their stores into one summary node, because a real checkpoint has thousands.
@@ -10,6 +12,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use super::ops::{Layout, StoreMode};
 use super::{NodeId, NodeKind, PlanGraph};
 use crate::diagnostics::SourceMap;
 
@@ -107,7 +110,11 @@ impl PlanGraph {
                 let alias = self
                     .output(store.output)
                     .map_or("", |output| output.alias.as_str());
-                let _ = write!(label, " #{}\n{alias}::{}", store.output.index(), store.name);
+                let _ = write!(label, " #{}", store.output.index());
+                if store.mode == StoreMode::CopyBytes {
+                    label.push_str(" copy_bytes");
+                }
+                let _ = write!(label, "\n{alias}::{}", store.name);
             }
             kind => {
                 for (name, value) in kind.parameters() {
@@ -139,12 +146,14 @@ fn style(kind: &Option<&NodeKind>) -> &'static str {
         Some(NodeKind::Store(_)) => "shape=house, style=filled, fillcolor=\"#dcfce7\"",
         Some(NodeKind::Sink(_)) => "shape=note, style=filled, fillcolor=\"#fef3c7\"",
         Some(NodeKind::Create(_)) => "shape=box, style=\"rounded,filled\", fillcolor=\"#f3e8ff\"",
+        Some(NodeKind::Layout(Layout::ByteView(_))) => "shape=box, style=dashed",
+        Some(NodeKind::Fused(_)) => "shape=box, style=bold",
         _ => "shape=box",
     }
 }
 
 /// A parameter value as short text: strings bare, everything else as compact JSON.
-fn compact(value: &Value) -> String {
+pub(super) fn compact(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),
         other => other.to_string(),
@@ -198,10 +207,7 @@ mod tests {
                 load
             };
             graph.add_node(
-                NodeKind::Store(Store {
-                    output,
-                    name: name.into(),
-                }),
+                NodeKind::Store(Store::new(output, name)),
                 Some(ty),
                 &[value],
                 None,

@@ -14,6 +14,7 @@ mod dot;
 mod json;
 mod liveness;
 pub mod ops;
+mod text;
 mod validate;
 
 use std::collections::HashMap;
@@ -139,6 +140,36 @@ impl PlanGraph {
         self.spans.remove(&id);
         self.removed_any = true;
         self.graph.remove_node(id.to_index())
+    }
+
+    /// Replaces a node's op, type and operands in place; its id, span and consumers stay. This is
+    /// how a pass rewrites a node without rewiring the nodes that read it. Returns `false` (and
+    /// changes nothing) for an unknown id.
+    pub fn replace_node(
+        &mut self,
+        id: NodeId,
+        kind: NodeKind,
+        ty: Option<TensorType>,
+        inputs: &[NodeId],
+    ) -> bool {
+        let index = id.to_index();
+        let Some(node) = self.graph.node_weight_mut(index) else {
+            return false;
+        };
+        *node = Node { kind, ty };
+        let operand_edges: Vec<_> = self
+            .graph
+            .edges_directed(index, Direction::Incoming)
+            .map(|edge| edge.id())
+            .collect();
+        for edge in operand_edges {
+            self.graph.remove_edge(edge);
+        }
+        for (position, input) in inputs.iter().enumerate() {
+            self.graph
+                .add_edge(input.to_index(), index, position as u32);
+        }
+        true
     }
 
     pub fn node(&self, id: NodeId) -> Option<&Node> {
@@ -271,19 +302,43 @@ mod tests {
             is_plan_output: true,
         });
         let ty = graph.type_of(b).cloned();
-        let store = graph.add_node(
-            NodeKind::Store(Store {
-                output,
-                name: "b".into(),
-            }),
-            ty,
-            &[b],
-            None,
-        );
+        let store = graph.add_node(NodeKind::Store(Store::new(output, "b")), ty, &[b], None);
         graph.remove_node(a);
         assert_eq!(graph.node_ids(), vec![b, store]);
         assert_eq!(graph.inputs(store), vec![b]);
         assert_eq!(graph.stores_of(output), vec![store]);
         assert!(graph.validate().is_empty());
+    }
+
+    #[test]
+    fn a_replaced_node_keeps_its_id_and_consumers() {
+        let mut graph = PlanGraph::new();
+        let a = load(&mut graph, "a", &[2]);
+        let b = load(&mut graph, "b", &[2]);
+        let ty = graph.type_of(a).cloned();
+        let add = graph.add_node(
+            NodeKind::Elementwise(Elementwise::Add),
+            ty.clone(),
+            &[a, b],
+            None,
+        );
+        let scale = graph.add_node(
+            NodeKind::Elementwise(Elementwise::Scale { by: 2.0 }),
+            ty.clone(),
+            &[add],
+            None,
+        );
+        assert!(graph.replace_node(
+            add,
+            NodeKind::Elementwise(Elementwise::Subtract),
+            ty,
+            &[b, a]
+        ));
+        assert_eq!(graph.inputs(add), vec![b, a]);
+        assert_eq!(graph.consumers(add), vec![scale]);
+        assert_eq!(graph.consumers(a), vec![add]);
+        assert!(graph.validate().is_empty());
+        graph.remove_node(scale);
+        assert!(!graph.replace_node(scale, NodeKind::Elementwise(Elementwise::Add), None, &[]));
     }
 }

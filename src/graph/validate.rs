@@ -3,13 +3,15 @@
 //! It receives a [`PlanGraph`] and returns the list of problems found (empty when the graph is
 //! well formed), never stopping at the first: operand positions that are not `0..n`, an operand
 //! count the op does not accept, an operand that is a sink (sinks produce no value), a type rule
-//! that rejects the operands, a stored type that differs from what the rule infers, and a `Store`
-//! naming an output the graph does not have. Passes run it after every rewrite in tests.
+//! that rejects the operands, a stored type that differs from what the rule infers, a `Store`
+//! naming an output the graph does not have, and a byte-copying `Store` whose operand is not an
+//! input tensor's bytes. Passes run it after every rewrite in tests.
 
 use std::fmt;
 
 use petgraph::Direction;
 
+use super::ops::{Layout, StoreMode};
 use super::{NodeId, NodeKind, PlanGraph, TypeError};
 use crate::tensor::TensorType;
 
@@ -35,6 +37,10 @@ pub enum ValidationProblem {
         inferred: Option<TensorType>,
     },
     UnknownOutput,
+    /// A `StoreMode::CopyBytes` store whose operand is neither a `Load` nor a byte view of one.
+    CopyBytesFromComputedValue {
+        operand: NodeId,
+    },
 }
 
 impl fmt::Display for ValidationError {
@@ -52,6 +58,10 @@ impl fmt::Display for ValidationError {
                 write!(f, "stored type {stored:?} but the rule infers {inferred:?}")
             }
             ValidationProblem::UnknownOutput => f.write_str("stores into an unknown output"),
+            ValidationProblem::CopyBytesFromComputedValue { operand } => write!(
+                f,
+                "copies the bytes of {operand}, which is not an input tensor (a load or a byte view of one)"
+            ),
         }
     }
 }
@@ -95,6 +105,13 @@ impl PlanGraph {
             if self.output(store.output).is_none() {
                 return Err(ValidationProblem::UnknownOutput);
             }
+            if store.mode == StoreMode::CopyBytes {
+                if let Some(&operand) = inputs.first() {
+                    if !self.is_input_bytes(operand) {
+                        return Err(ValidationProblem::CopyBytesFromComputedValue { operand });
+                    }
+                }
+            }
         }
         let inferred = node.kind.infer(&types).map_err(ValidationProblem::Rule)?;
         if inferred != node.ty {
@@ -105,12 +122,27 @@ impl PlanGraph {
         }
         Ok(())
     }
+
+    /// Whether a node's value is a byte range of an input file as it is: a `Load`, or a byte view
+    /// of one.
+    pub fn is_input_bytes(&self, id: NodeId) -> bool {
+        match self.node(id).map(|node| &node.kind) {
+            Some(NodeKind::Load(_)) => true,
+            Some(NodeKind::Layout(Layout::ByteView(_))) => {
+                self.inputs(id).first().is_some_and(|&operand| {
+                    matches!(self.node(operand).map(|n| &n.kind), Some(NodeKind::Load(_)))
+                })
+            }
+            _ => false,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::ops::{Elementwise, Load};
+    use crate::graph::ops::{ByteView, Elementwise, Load, Store};
+    use crate::graph::OutputSpec;
     use crate::tensor::{DType, Shape};
 
     fn load(graph: &mut PlanGraph, dims: &[u64]) -> NodeId {
@@ -174,5 +206,51 @@ mod tests {
             errors[1].problem,
             ValidationProblem::Rule(TypeError::ShapeMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn a_byte_copy_must_read_input_bytes() {
+        let mut graph = PlanGraph::new();
+        let a = load(&mut graph, &[4]);
+        let ty = graph.type_of(a).cloned();
+        let scaled = graph.add_node(
+            NodeKind::Elementwise(Elementwise::Scale { by: 2.0 }),
+            ty.clone(),
+            &[a],
+            None,
+        );
+        let half = TensorType::new(DType::F32, Shape::new(vec![2]));
+        let view = graph.add_node(
+            NodeKind::Layout(Layout::ByteView(ByteView {
+                byte_offset: 8,
+                shape: half.shape.clone(),
+            })),
+            Some(half.clone()),
+            &[a],
+            None,
+        );
+        let output = graph.add_output(OutputSpec {
+            path: "out".into(),
+            alias: "m".into(),
+            format: None,
+            shard: None,
+            is_plan_output: true,
+        });
+        let copy = |name: &str| {
+            let mut store = Store::new(output, name);
+            store.mode = StoreMode::CopyBytes;
+            NodeKind::Store(store)
+        };
+        graph.add_node(copy("a"), ty.clone(), &[a], None);
+        graph.add_node(copy("half"), Some(half), &[view], None);
+        assert!(graph.validate().is_empty(), "{:?}", graph.validate());
+        let bad = graph.add_node(copy("scaled"), ty, &[scaled], None);
+        let errors = graph.validate();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].node, bad);
+        assert_eq!(
+            errors[0].problem,
+            ValidationProblem::CopyBytesFromComputedValue { operand: scaled }
+        );
     }
 }

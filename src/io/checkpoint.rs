@@ -28,6 +28,11 @@ use super::view::{gather, AllocationFailed, DataLayout, TensorBytes};
 use super::IoError;
 use crate::tensor::TensorType;
 
+/// How far [`Checkpoint::release_bytes`] widens a released range on each side: the largest
+/// page-cache folio a fault can map at once (2 MiB, a PMD on x86-64 and arm64 with 4 KiB pages),
+/// which also covers Linux's 64 KiB fault-around window.
+pub const FAULT_AROUND_MARGIN: usize = 2 * 1024 * 1024;
+
 /// Where one tensor's bytes are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TensorInfo {
@@ -249,6 +254,50 @@ impl Checkpoint {
                 info.byte_len() as usize,
             )
         };
+    }
+
+    /// Drops the pages of `bytes` from this process's memory, where `bytes` is a sub-slice of
+    /// what [`Checkpoint::read`] handed out (best effort, as [`Checkpoint::release`]; a slice
+    /// that lies in none of the maps is ignored). A streaming reader calls it after each chunk, so
+    /// its resident set stays at a few chunks however large the tensor is.
+    ///
+    /// The range is widened by [`FAULT_AROUND_MARGIN`] on both sides (within the map): on a page
+    /// fault Linux maps more than the faulting page — the aligned 64 KiB "fault-around" window, and
+    /// with large page-cache folios (ext4 on 6.x kernels) the whole folio, up to 2 MiB — so reading
+    /// the start of a chunk maps pages of the chunk before it, which was already released. Without
+    /// the margin those pages stay resident for good: measured at 7 % of everything streamed.
+    pub fn release_bytes(&self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let start = bytes.as_ptr() as usize;
+        for map in &self.maps {
+            let base = map.as_ptr() as usize;
+            let inside = start >= base && start + bytes.len() <= base + map.len();
+            if inside {
+                let from = (start - base).saturating_sub(FAULT_AROUND_MARGIN);
+                let to = (start - base + bytes.len() + FAULT_AROUND_MARGIN).min(map.len());
+                // SAFETY: as in `release`: a read-only shared file mapping refaults the same file
+                // pages on the next access, so no outstanding slice changes or dangles, even one
+                // another thread is reading in the widened margin.
+                let _ = unsafe {
+                    map.unchecked_advise_range(UncheckedAdvice::DontNeed, from, to - from)
+                };
+                return;
+            }
+        }
+    }
+
+    /// Where `bytes`, a sub-slice of what [`Checkpoint::read`] handed out, lies on disk: the
+    /// index of its shard in [`Checkpoint::shards`] and its byte offset in that file (`None` for
+    /// a slice of no map), so a copy can go file to file without touching the map.
+    pub fn locate(&self, bytes: &[u8]) -> Option<(usize, u64)> {
+        let start = bytes.as_ptr() as usize;
+        self.maps.iter().enumerate().find_map(|(index, map)| {
+            let base = map.as_ptr() as usize;
+            (start >= base && start + bytes.len() <= base + map.len())
+                .then(|| (index, (start - base) as u64))
+        })
     }
 
     /// The file bytes a tensor known to be in this checkpoint is read from. Ranges were

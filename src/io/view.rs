@@ -160,6 +160,11 @@ impl<'a> TensorBytes<'a> {
     pub fn into_owned(self) -> Vec<u8> {
         self.0.into_owned()
     }
+
+    /// The mapped slice (with the checkpoint's lifetime) or the gathered copy.
+    pub fn into_cow(self) -> Cow<'a, [u8]> {
+        self.0
+    }
 }
 
 impl Deref for TensorBytes<'_> {

@@ -174,6 +174,34 @@ impl CheckpointWriter {
         self.write_at_position(position, offset, bytes)
     }
 
+    /// Copies `len` bytes of file `source` from byte `source_offset` to byte `offset` of tensor
+    /// `name`, inside the kernel (`copy_file_range`, as `cp` does: no user-space buffer, no page
+    /// of either file mapped into this process), falling back to positioned reads and writes
+    /// where the file systems cannot do that. Bytes count as written exactly as with
+    /// [`CheckpointWriter::write_at`].
+    pub fn copy_from_file(
+        &self,
+        name: &str,
+        offset: u64,
+        source: &File,
+        source_offset: u64,
+        len: u64,
+    ) -> Result<(), IoError> {
+        let position = self.position(name)?;
+        self.check_write(position, offset, len)?;
+        let tensor = &self.layout.tensors()[position];
+        let shard = &self.files[tensor.shard];
+        copy_file_bytes(
+            source,
+            source_offset,
+            &shard.file,
+            shard.data_start + tensor.data.start + offset,
+            len,
+        )
+        .map_err(|error| IoError::os("copy", &shard.path, error))?;
+        self.record_written(position, len)
+    }
+
     /// A sequential writer for one tensor, for producers that stream it in chunks.
     pub fn tensor_sink(&self, name: &str) -> Result<TensorSink<'_>, IoError> {
         let position = self.position(name)?;
@@ -238,9 +266,21 @@ impl CheckpointWriter {
     }
 
     fn write_at_position(&self, position: usize, offset: u64, bytes: &[u8]) -> Result<(), IoError> {
+        let len = bytes.len() as u64;
+        self.check_write(position, offset, len)?;
+        let tensor = &self.layout.tensors()[position];
+        let shard = &self.files[tensor.shard];
+        shard
+            .file
+            .write_all_at(bytes, shard.data_start + tensor.data.start + offset)
+            .map_err(|source| IoError::os("write", &shard.path, source))?;
+        self.record_written(position, len)
+    }
+
+    /// Refuses a write outside the tensor, or any write once the test hook's limit is reached.
+    fn check_write(&self, position: usize, offset: u64, len: u64) -> Result<(), IoError> {
         let tensor = &self.layout.tensors()[position];
         let tensor_len = tensor.byte_len();
-        let len = bytes.len() as u64;
         if offset.checked_add(len).is_none_or(|end| end > tensor_len) {
             return Err(IoError::WriteOutOfRange {
                 tensor: tensor.name.clone(),
@@ -254,11 +294,13 @@ impl CheckpointWriter {
                 return Err(IoError::InjectedFailure { after });
             }
         }
-        let shard = &self.files[tensor.shard];
-        shard
-            .file
-            .write_all_at(bytes, shard.data_start + tensor.data.start + offset)
-            .map_err(|source| IoError::os("write", &shard.path, source))?;
+        Ok(())
+    }
+
+    /// Counts `len` more bytes of tensor `position` as written.
+    fn record_written(&self, position: usize, len: u64) -> Result<(), IoError> {
+        let tensor = &self.layout.tensors()[position];
+        let tensor_len = tensor.byte_len();
         let total = self.written[position].fetch_add(len, Ordering::AcqRel) + len;
         if total > tensor_len {
             return Err(IoError::TensorOverwritten {
@@ -272,6 +314,76 @@ impl CheckpointWriter {
         }
         Ok(())
     }
+}
+
+/// Copies `len` bytes between two files at the given offsets: `copy_file_range` while the kernel
+/// accepts it, then (different file systems, old kernels) positioned reads and writes through a
+/// bounded buffer.
+fn copy_file_bytes(
+    source: &File,
+    mut source_offset: u64,
+    target: &File,
+    mut target_offset: u64,
+    mut len: u64,
+) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    while len > 0 {
+        let mut from = source_offset as libc::off64_t;
+        let mut to = target_offset as libc::off64_t;
+        let step = len.min(1 << 30) as usize;
+        // SAFETY: both descriptors are open files owned by the callers for the whole call, and
+        // the offset pointers are valid locals the kernel updates.
+        let copied = unsafe {
+            libc::copy_file_range(
+                source.as_raw_fd(),
+                &mut from,
+                target.as_raw_fd(),
+                &mut to,
+                step,
+                0,
+            )
+        };
+        if copied > 0 {
+            source_offset += copied as u64;
+            target_offset += copied as u64;
+            len -= copied as u64;
+            continue;
+        }
+        let error = std::io::Error::last_os_error();
+        match error.raw_os_error() {
+            Some(libc::EINTR) if copied < 0 => continue,
+            Some(libc::EXDEV | libc::ENOSYS | libc::EINVAL | libc::EOPNOTSUPP) if copied < 0 => {
+                return copy_through_buffer(source, source_offset, target, target_offset, len)
+            }
+            _ if copied == 0 => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the source file ended before the copy did",
+                ))
+            }
+            _ => return Err(error),
+        }
+    }
+    Ok(())
+}
+
+fn copy_through_buffer(
+    source: &File,
+    mut source_offset: u64,
+    target: &File,
+    mut target_offset: u64,
+    mut len: u64,
+) -> std::io::Result<()> {
+    let mut buffer = vec![0u8; len.min(8 << 20) as usize];
+    while len > 0 {
+        let step = len.min(buffer.len() as u64) as usize;
+        source.read_exact_at(&mut buffer[..step], source_offset)?;
+        target.write_all_at(&buffer[..step], target_offset)?;
+        source_offset += step as u64;
+        target_offset += step as u64;
+        len -= step as u64;
+    }
+    Ok(())
 }
 
 /// Appends to one output tensor, chunk after chunk.

@@ -155,7 +155,7 @@ pub(super) fn save(draft: &mut Draft, save: &Save) -> Result<(), Diagnostic> {
             name: label(&alias, &name),
             used_at: draft.step_span,
         };
-        draft.add(op, NodeKind::Store(Store { output, name }), &[operand])?;
+        draft.add(op, NodeKind::Store(Store::new(output, name)), &[operand])?;
     }
     Ok(())
 }

@@ -10,6 +10,7 @@
 //!   transpose, concat, split (byte-level, over a shared strided copy).
 //! - [`creators`], [`random`]: zeros, ones, constants, broadcast value lists, seeded random.
 //! - [`linalg`]: matmul through faer.
+//! - [`lowrank`]: PHLoRA factors and reconstruction, LoRA extract and merge (exact or randomized SVD).
 //! - [`compare`]: equal, iszero, max abs diff, statistics.
 //!
 //! Each family also exposes its type rule (`*_type` functions, `ElementwiseOp::prepare`,
@@ -25,6 +26,7 @@ pub mod elementwise;
 pub mod float8;
 pub mod layout;
 pub mod linalg;
+pub mod lowrank;
 pub mod program;
 pub mod random;
 pub(crate) mod scalar;

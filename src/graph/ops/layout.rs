@@ -8,11 +8,13 @@
 //! of the dims; transpose swaps two dims in range; concat needs equal ranks, dtypes and sizes
 //! outside its dim; split pieces lie within the dim. An update of a slice region takes the whole
 //! tensor and a value shaped like the region, and yields a new version of the whole tensor — the
-//! dataflow form of an in-place op on a view.
+//! dataflow form of an in-place op on a view. The optimizer's byte view (a contiguous byte range of
+//! the operand) is a layout op too; its rule lives in `view.rs`.
 
 use serde_json::Value;
 
 use super::elementwise::same_type_at;
+use super::view::ByteView;
 use super::{shape_json, Arity, TypeError};
 use crate::plan::ast::SliceComponent;
 use crate::tensor::{Shape, TensorType};
@@ -41,6 +43,9 @@ pub enum Layout {
     },
     /// Operands: the whole tensor, then the region's new value.
     UpdateRegion(SliceSpec),
+    /// A contiguous byte range of the operand, read in place (made by the optimizer's view
+    /// folding; its rule is in `view.rs`).
+    ByteView(ByteView),
 }
 
 /// A slice resolved against a shape: one entry per leading dimension it indexes; dimensions past
@@ -263,6 +268,7 @@ impl Layout {
             Layout::Concat { .. } => "concat",
             Layout::SplitPiece { .. } => "split",
             Layout::UpdateRegion(_) => "update",
+            Layout::ByteView(_) => "view",
         }
     }
 
@@ -290,6 +296,7 @@ impl Layout {
                 ("start", Value::from(*start)),
                 ("length", Value::from(*length)),
             ],
+            Layout::ByteView(view) => view.parameters(),
         }
     }
 
@@ -352,6 +359,7 @@ impl Layout {
                 Ok(TensorType::new(dtype, Shape::new(piece)))
             }
             Layout::Concat { dim } => concat_type(inputs, *dim),
+            Layout::ByteView(view) => view.infer(first),
         }
     }
 }

@@ -4,17 +4,20 @@
 //! It receives a node kind and the types of its operands (in operand order) and returns the type of
 //! the value the node produces — `None` for sinks, which produce no tensor — or a structured
 //! [`TypeError`] naming the operands involved. **Each family owns its rule** in its own file
-//! (`elementwise.rs`, `layout.rs`, `linalg.rs`, `create.rs`, `sink.rs`, `io.rs`); this module only
+//! (`elementwise.rs`, `layout.rs`, `view.rs`, `linalg.rs`, `create.rs`, `sink.rs`, `io.rs`,
+//! `fused.rs` — the last two families are also produced by the optimizer); this module only
 //! dispatches, so adding an op is one place. The same functions serve the compiler (which attaches
 //! plan spans to the errors) and [`PlanGraph::validate`](super::PlanGraph::validate) (which
 //! re-checks a whole graph after a rewrite).
 
 pub mod create;
 pub mod elementwise;
+pub mod fused;
 pub mod io;
 pub mod layout;
 pub mod linalg;
 pub mod sink;
+pub mod view;
 
 use std::fmt;
 
@@ -24,10 +27,12 @@ use crate::tensor::{DType, Shape, TensorType};
 
 pub use create::{Create, RandomDistribution};
 pub use elementwise::Elementwise;
-pub use io::{Load, Store};
+pub use fused::{Fused, FusedOp, FusedStep, FusedValue};
+pub use io::{Load, Store, StoreMode};
 pub use layout::{Layout, SliceDim, SliceSpec};
 pub use linalg::Linalg;
 pub use sink::{Check, DiffPair, Sink};
+pub use view::ByteView;
 
 /// What a node does. Parameters live in the kind; operands are the node's incoming edges.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +40,8 @@ pub enum NodeKind {
     Load(Load),
     Store(Store),
     Elementwise(Elementwise),
+    /// Several elementwise ops evaluated as one streaming pass (made by the optimizer).
+    Fused(Fused),
     Layout(Layout),
     Linalg(Linalg),
     Create(Create),
@@ -73,6 +80,7 @@ impl NodeKind {
             NodeKind::Load(_) => "load",
             NodeKind::Store(_) => "store",
             NodeKind::Elementwise(op) => op.name(),
+            NodeKind::Fused(_) => "fused",
             NodeKind::Layout(op) => op.name(),
             NodeKind::Linalg(op) => op.name(),
             NodeKind::Create(op) => op.name(),
@@ -86,6 +94,7 @@ impl NodeKind {
             NodeKind::Load(_) => "load",
             NodeKind::Store(_) => "store",
             NodeKind::Elementwise(_) => "elementwise",
+            NodeKind::Fused(_) => "fused",
             NodeKind::Layout(_) => "layout",
             NodeKind::Linalg(_) => "linalg",
             NodeKind::Create(_) => "create",
@@ -99,6 +108,7 @@ impl NodeKind {
             NodeKind::Load(op) => op.parameters(),
             NodeKind::Store(op) => op.parameters(),
             NodeKind::Elementwise(op) => op.parameters(),
+            NodeKind::Fused(op) => op.parameters(),
             NodeKind::Layout(op) => op.parameters(),
             NodeKind::Linalg(op) => op.parameters(),
             NodeKind::Create(op) => op.parameters(),
@@ -111,6 +121,7 @@ impl NodeKind {
             NodeKind::Load(_) | NodeKind::Create(_) => Arity::Exactly(0),
             NodeKind::Store(_) => Arity::Exactly(1),
             NodeKind::Elementwise(op) => op.arity(),
+            NodeKind::Fused(op) => op.arity(),
             NodeKind::Layout(op) => op.arity(),
             NodeKind::Linalg(op) => op.arity(),
             NodeKind::Sink(op) => op.arity(),
@@ -131,6 +142,7 @@ impl NodeKind {
             NodeKind::Load(op) => Ok(Some(op.ty.clone())),
             NodeKind::Store(_) => Ok(Some(inputs[0].clone())),
             NodeKind::Elementwise(op) => op.infer(inputs).map(Some),
+            NodeKind::Fused(op) => op.infer(inputs).map(Some),
             NodeKind::Layout(op) => op.infer(inputs).map(Some),
             NodeKind::Linalg(op) => op.infer(inputs).map(Some),
             NodeKind::Create(op) => op.infer().map(Some),
@@ -145,7 +157,10 @@ impl NodeKind {
     /// Whether the node's output shares the memory of its first operand (a view) rather than
     /// being materialized.
     pub fn is_view(&self) -> bool {
-        matches!(self, NodeKind::Layout(Layout::Slice(_)))
+        matches!(
+            self,
+            NodeKind::Layout(Layout::Slice(_) | Layout::ByteView(_))
+        )
     }
 }
 
@@ -245,6 +260,23 @@ pub enum TypeError {
     /// A rank or size so large that byte counts overflow.
     TooLarge {
         shape: Shape,
+    },
+    /// A byte-range view that does not lie inside its operand (or holds partial bytes).
+    ViewOutsideOperand {
+        byte_offset: u64,
+        view: TensorType,
+        operand: TensorType,
+    },
+    /// One step of a fused program breaks its op's rule (`error` is that rule's, with operand
+    /// positions counted within the step).
+    FusedStep {
+        step: usize,
+        error: Box<TypeError>,
+    },
+    /// A fused program that is not well formed (no steps, a step reading a later one, an
+    /// operand of another shape); only a rewritten graph can contain one.
+    FusedMalformed {
+        reason: String,
     },
 }
 
@@ -349,6 +381,16 @@ impl fmt::Display for TypeError {
                 "the values hold {found} numbers where their shape needs {expected}"
             ),
             TypeError::TooLarge { shape } => write!(f, "shape {shape} is too large"),
+            TypeError::ViewOutsideOperand {
+                byte_offset,
+                view,
+                operand,
+            } => write!(
+                f,
+                "a view of {view} from byte {byte_offset} does not fit inside its operand ({operand})"
+            ),
+            TypeError::FusedStep { step, error } => write!(f, "fused step {step}: {error}"),
+            TypeError::FusedMalformed { reason } => write!(f, "malformed fused program: {reason}"),
         }
     }
 }

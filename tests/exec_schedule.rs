@@ -1,0 +1,84 @@
+//! The scheduler under a tight budget: with the budget set to exactly the largest step `check`
+//! reports, a plan whose intermediates would not all fit at once still runs, never reserves more
+//! than the budget (no overdraft: a node that does not fit waits while one that frees memory
+//! runs), and computes the right values.
+
+mod run_support;
+
+use brainsurgery::cli::check::{compile_files, CheckpointHeaders};
+use brainsurgery::compile::memory;
+use brainsurgery::exec::{execute, ExecOptions, OutputOptions};
+use brainsurgery::optimize::{optimize, Options};
+use run_support::{read, write, Tensor};
+
+const SIDE: usize = 512;
+
+fn matrix(offset: f32) -> Tensor {
+    let values: Vec<f32> = (0..SIDE * SIDE)
+        .map(|i| i as f32 * 0.001 + offset)
+        .collect();
+    Tensor::f32(&[SIDE as u64, SIDE as u64], &values)
+}
+
+#[test]
+fn a_budget_of_exactly_the_largest_step_runs_without_overdraft() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let input = scratch.path().join("input.safetensors");
+    write(
+        &input,
+        &[
+            ("x".to_string(), matrix(0.0)),
+            ("y".to_string(), matrix(-1.0)),
+        ],
+        None,
+    );
+    let destination = scratch.path().join("out.safetensors");
+    let plan = scratch.path().join("plan.yaml");
+    std::fs::write(
+        &plan,
+        format!(
+            "inputs: [{}]\ntransforms:\n  - scale: {{ from: x, to: xs, by: 2 }}\n  - scale: {{ from: y, to: ys, by: 3 }}\n  - transpose: {{ from: xs, to: xt, dim0: 0, dim1: 1 }}\n  - transpose: {{ from: ys, to: yt, dim0: 0, dim1: 1 }}\n  - delete: {{ target: '[xy]s' }}\noutput: {}\n",
+            input.display(),
+            destination.display()
+        ),
+    )
+    .expect("plan written");
+    let headers = CheckpointHeaders::new();
+    let compiled = compile_files(&[plan.display().to_string()], &headers);
+    assert!(
+        compiled.diagnostics.is_empty(),
+        "{:?}",
+        compiled.diagnostics
+    );
+    let mut graph = compiled.compilation.expect("compiles").graph;
+    optimize(&mut graph, &Options::default()).expect("optimizes");
+    let estimate = memory::estimate(&graph);
+    assert!(
+        estimate.peak > estimate.largest_step,
+        "the plan must not fit its intermediates at once ({estimate:?})"
+    );
+    let checkpoints = headers.into_checkpoints();
+    let options = ExecOptions {
+        memory_budget: estimate.largest_step,
+        workers: 2,
+        progress: false,
+        outputs: OutputOptions {
+            input_paths: vec![input.clone()],
+            ..OutputOptions::default()
+        },
+    };
+    let report = execute(&graph, &checkpoints, &options).expect("runs");
+    assert_eq!(report.overdrafts, 0);
+    assert!(report.peak_reserved <= estimate.largest_step);
+    assert!(report.peak_reserved > 0);
+    assert_eq!(report.tensors_written, 4);
+
+    let written = read(&destination);
+    let (x, y) = (matrix(0.0).f32_values(), matrix(-1.0).f32_values());
+    let (xt, yt) = (written["xt"].f32_values(), written["yt"].f32_values());
+    for (row, column) in [(0, 0), (1, 7), (SIDE - 1, 3), (200, SIDE - 1)] {
+        assert_eq!(xt[column * SIDE + row], x[row * SIDE + column] * 2.0);
+        assert_eq!(yt[column * SIDE + row], y[row * SIDE + column] * 3.0);
+    }
+    assert_eq!(written["x"], matrix(0.0));
+}
