@@ -41,7 +41,9 @@ fn run_script(script: &Path) -> Run {
     let model = model();
     for entry in std::fs::read_dir(DIRECTORY).expect("the scripts directory") {
         let path = entry.expect("a directory entry").path();
-        let is_fixture = path.extension().is_some_and(|e| e != "repl" && e != "expected");
+        let is_fixture = path
+            .extension()
+            .is_some_and(|e| e != "repl" && e != "expected");
         if is_fixture {
             let text = std::fs::read_to_string(&path).expect("a readable fixture");
             let name = path.file_name().expect("a file name");
@@ -136,16 +138,22 @@ fn a_script_stops_at_its_first_rejected_line_with_exit_code_1() {
 
 #[test]
 fn a_failed_command_stops_a_script_too() {
-    let run = run_script(Path::new("tests/repl_scripts/07_rejections_keep_state.repl"));
+    let run = run_script(Path::new(
+        "tests/repl_scripts/07_rejections_keep_state.repl",
+    ));
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(run.stderr.contains("--> <stdin>:4:8"), "{}", run.stderr);
-    assert!(run.stderr.contains("did you mean `h.0.attn.c_attn.weight`?"));
+    assert!(run
+        .stderr
+        .contains("did you mean `h.0.attn.c_attn.weight`?"));
 }
 
 #[test]
 fn exit_ends_a_script_successfully_and_the_rest_is_not_read() {
     let run = run_script(Path::new("tests/repl_scripts/05_help_and_exit.repl"));
     assert_eq!(run.code, 0, "{}", run.transcript());
-    assert!(run.stdout.contains("reshape: A new tensor with another shape"));
+    assert!(run
+        .stdout
+        .contains("reshape: A new tensor with another shape"));
     assert!(!run.stdout.contains("created  y"), "{}", run.stdout);
 }

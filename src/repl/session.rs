@@ -150,7 +150,9 @@ impl<'a> ReplSession<'a> {
         match self.changes.pop()? {
             Change::Step { before } => {
                 self.compiler = *before;
-                self.steps.pop().map(|step| Undone::Step(Box::new(step.node)))
+                self.steps
+                    .pop()
+                    .map(|step| Undone::Step(Box::new(step.node)))
             }
             Change::Output { before } => {
                 let undone = std::mem::replace(&mut self.output, before);
