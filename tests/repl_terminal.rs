@@ -270,3 +270,54 @@ fn the_interactive_flag_loads_a_plan_then_prompts() {
     terminal.session.send_line("exit").expect("sent");
     terminal.session.exp_eof().expect("the session ends");
 }
+
+#[test]
+fn run_writes_what_run_writes_for_the_saved_plan() {
+    let model = model();
+    let mut terminal = Terminal::start(&["repl", "--input", &model.to_string_lossy()]);
+    for step in [
+        "x = wte.weight * 0.5",
+        "cast_: target: h.0.mlp.c_fc.weight, to: bfloat16",
+        "del h\\.1\\..*",
+        "output \"out.safetensors\"",
+    ] {
+        let printed = terminal.line(step);
+        assert!(!printed.contains("error["), "{step}: {printed}");
+    }
+    let dry = terminal.line(":run --dry-run");
+    assert!(dry.contains("dry run: nothing written"), "{dry}");
+    let directory = terminal.scratch.path().to_path_buf();
+    assert!(!directory.join("out.safetensors").exists());
+    let ran = terminal.line(":run");
+    assert!(ran.contains("wrote out.safetensors"), "{ran}");
+    terminal.line(":save plan.yaml");
+    assert_eq!(terminal.finish(), 0);
+
+    let typed = std::fs::read(directory.join("out.safetensors")).expect(":run wrote the output");
+    std::fs::rename(
+        directory.join("out.safetensors"),
+        directory.join("typed.safetensors"),
+    )
+    .expect("renamed");
+    let output = Command::new(env!("CARGO_BIN_EXE_brainsurgery"))
+        .args(["run", "plan.yaml", "--quiet"])
+        .current_dir(&directory)
+        .output()
+        .expect("run runs");
+    assert!(output.status.success(), "{output:?}");
+    let saved = std::fs::read(directory.join("out.safetensors")).expect("run wrote the output");
+    assert!(
+        typed == saved,
+        "`:run` and `run` on the saved plan wrote different bytes"
+    );
+    // The output holds what the steps say: 28 tensors, 12 of h.1 deleted, x added.
+    let checkpoint = brainsurgery::io::Checkpoint::open(directory.join("typed.safetensors"))
+        .expect("a valid checkpoint");
+    assert_eq!(checkpoint.tensors().len(), 28 - 12 + 1);
+    assert_eq!(
+        checkpoint
+            .tensor("h.0.mlp.c_fc.weight")
+            .map(|t| t.ty.dtype.to_string()),
+        Some("BF16".to_string())
+    );
+}

@@ -176,9 +176,21 @@ pub fn compile_files(items: &[String], headers: &CheckpointHeaders) -> CompiledF
             }
         }
     };
+    compile_loaded(plan, sources, headers)
+}
+
+/// Compiles a plan whose texts are already in `sources` (loaded from files, or typed at the
+/// REPL) against `headers`; nested plan files are read into the same source map.
+pub fn compile_loaded(
+    plan: Plan,
+    sources: SourceMap,
+    headers: &CheckpointHeaders,
+) -> CompiledFiles {
     let shared = RefCell::new(sources);
-    let plans = PlanFiles { sources: &shared };
-    let compilation = compile_plan(&plan, headers, Some(&plans));
+    let compilation = {
+        let plans = PlanFiles { sources: &shared };
+        compile_plan(&plan, headers, Some(&plans))
+    };
     CompiledFiles {
         sources: shared.into_inner(),
         plan: Some(plan),

@@ -13,10 +13,12 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::io::IsTerminal;
+use std::time::Instant;
 
-use clap::{Args, CommandFactory};
+use clap::{Args, CommandFactory, Parser};
 
-use super::check::{split_items, CheckpointHeaders, PlanFiles};
+use super::check::{compile_loaded, split_items, CheckpointHeaders, PlanFiles};
+use super::run::{run_compiled, RunArgs};
 use super::{Cli, EXIT_IO, EXIT_PLAN, EXIT_USAGE};
 use crate::compile::{read_inputs, CompileSession};
 use crate::diagnostics::{render_all_plain, Diagnostic, SourceMap, Span};
@@ -111,6 +113,7 @@ pub fn run(args: &ReplArgs) -> i32 {
     let session = ReplSession::new(inputs, plan.output.clone(), compiler);
     let interactive = std::io::stdin().is_terminal();
     let mut driver = Driver::new(session, &headers, &sources);
+    driver.runner = Some(&run_typed_plan);
     driver.header_names = header_names;
     driver.stop_on_error = !interactive;
     driver.source_name = if interactive { "<repl>" } else { "<stdin>" }.to_string();
@@ -141,6 +144,34 @@ pub fn run(args: &ReplArgs) -> i32 {
             EXIT_IO
         }
     }
+}
+
+/// `run`'s flags with their defaults, read by clap as `brainsurgery run` reads them.
+#[derive(clap::Parser)]
+struct RunFlags {
+    #[command(flatten)]
+    args: RunArgs,
+}
+
+/// `:run`: the plan typed so far, compiled afresh over freshly opened checkpoints and handed to
+/// `brainsurgery run`'s own code ([`run_compiled`]), so that it writes what `run` writes for the
+/// same plan saved to a file.
+fn run_typed_plan(plan: &Plan, sources: &SourceMap, dry_run: bool) -> i32 {
+    let mut arguments = vec!["run", "<the plan typed at the prompt>"];
+    if dry_run {
+        arguments.push("--dry-run");
+    }
+    let args = match RunFlags::try_parse_from(arguments) {
+        Ok(flags) => flags.args,
+        Err(error) => {
+            eprint!("{error}");
+            return EXIT_USAGE;
+        }
+    };
+    let started = Instant::now();
+    let headers = CheckpointHeaders::new();
+    let compiled = compile_loaded(plan.clone(), sources.clone(), &headers);
+    run_compiled(&args, headers, compiled, started)
 }
 
 /// `--input` values as plan inputs: `alias::path`, or a bare path when it is the only input.

@@ -99,9 +99,10 @@ impl Reply {
     }
 }
 
-/// How `:run` runs the plan typed so far: given the plan's YAML text and whether to dry-run,
-/// it returns what to print, or diagnostics. `None` until the executor exists.
-pub type Runner<'r> = &'r dyn Fn(&crate::plan::ast::Plan, bool) -> Result<String, Vec<Diagnostic>>;
+/// How `:run` runs the plan typed so far: given the plan, the texts its spans point into and
+/// whether to dry-run, it runs the plan (printing as `brainsurgery run` prints) and returns the
+/// exit code. The CLI passes `run`'s own code path; without one, `:run` is refused.
+pub type Runner<'r> = &'r dyn Fn(&crate::plan::ast::Plan, &SourceMap, bool) -> i32;
 
 /// What commands work on.
 pub struct CommandContext<'s, 'a> {
@@ -347,7 +348,11 @@ fn run(
     let Some(runner) = context.runner else {
         return Err(vec![diagnostics::run_unavailable(span)]);
     };
-    runner(&context.session.plan(), dry_run).map(Reply::text)
+    let sources = context.sources.borrow().clone();
+    match runner(&context.session.plan(), &sources, dry_run) {
+        0 => Ok(Reply::default()),
+        code => Err(vec![diagnostics::run_failed(code, span)]),
+    }
 }
 
 #[cfg(test)]

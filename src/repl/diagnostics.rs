@@ -119,12 +119,16 @@ pub fn cannot_write(path: &str, error: &std::io::Error, span: Span) -> Diagnosti
 
 #[cold]
 pub fn run_unavailable(span: Span) -> Diagnostic {
-    Diagnostic::error(
-        "E0717",
-        "`:run` is not available yet: this build has no executor (`brainsurgery run`)",
-    )
-    .with_label(span, "pending")
-    .with_help("save the plan with `:save FILE` and check it with `brainsurgery check FILE`")
+    Diagnostic::error("E0717", "`:run` is not available in this session")
+        .with_label(span, "no executor was given")
+        .with_help("save the plan with `:save FILE` and run it with `brainsurgery run FILE`")
+}
+
+#[cold]
+pub fn run_failed(code: i32, span: Span) -> Diagnostic {
+    Diagnostic::error("E0721", format!("the run failed (exit code {code})"))
+        .with_label(span, "this run")
+        .with_help("the plan typed so far is unchanged; the run's own messages are above")
 }
 
 #[cold]
