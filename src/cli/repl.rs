@@ -19,7 +19,7 @@ use clap::{Args, CommandFactory, Parser};
 
 use super::check::{compile_loaded, split_items, CheckpointHeaders, PlanFiles};
 use super::run::{run_compiled, RunArgs};
-use super::{Cli, EXIT_IO, EXIT_PLAN, EXIT_USAGE};
+use super::{Cli, EXIT_IO, EXIT_OK, EXIT_PLAN, EXIT_USAGE};
 use crate::compile::{read_inputs, CompileSession};
 use crate::diagnostics::{render_all_plain, Diagnostic, SourceMap, Span};
 use crate::plan::ast::{Input, Plan, Spanned};
@@ -124,6 +124,15 @@ pub fn run(args: &ReplArgs) -> i32 {
         if !interactive {
             return EXIT_PLAN;
         }
+    }
+    // BrainSurgery prompts only when the batch part did not exit.
+    if driver.session.has_exited() {
+        eprintln!("the plan exits before the prompt (an `exit` step); nothing to do");
+        return if rejected.is_empty() {
+            EXIT_OK
+        } else {
+            EXIT_PLAN
+        };
     }
     let mut stdout = std::io::stdout();
     let mut stderr = std::io::stderr();
