@@ -13,5 +13,6 @@ pub mod inspect;
 pub mod io;
 pub mod optimize;
 pub mod plan;
+pub mod repl;
 pub mod serve;
 pub mod tensor;
