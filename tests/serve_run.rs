@@ -6,6 +6,7 @@
 
 mod serve_support;
 
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -176,12 +177,15 @@ fn check_requests_are_answered_while_a_run_is_in_progress() {
     assert!(workspace.path("out/big.safetensors").is_file());
     let mut millis: Vec<f64> = during.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
     millis.sort_by(f64::total_cmp);
-    match (millis.first(), millis.last()) {
-        (Some(fastest), Some(slowest)) => println!(
+    // Written straight to stderr, which the test harness does not capture, so the figure shows
+    // in every test log (it is reported, not asserted: the machine is shared).
+    let report = match (millis.first(), millis.last()) {
+        (Some(fastest), Some(slowest)) => format!(
             "check during a run: {} requests, fastest {fastest:.1} ms, median {:.1} ms, slowest {slowest:.1} ms (target: under 200 ms)",
             millis.len(),
             millis[millis.len() / 2]
         ),
-        _ => println!("check during a run: the run ended before a check could be timed"),
-    }
+        _ => "check during a run: the run ended before a check could be timed".to_string(),
+    };
+    let _ = writeln!(std::io::stderr(), "{report}");
 }
