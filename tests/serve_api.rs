@@ -196,11 +196,31 @@ fn the_page_and_its_assets_are_embedded() {
     assert_eq!(page.status, 200);
     assert!(page.text().contains("<textarea id=\"editor\""));
     assert!(!page.text().contains("http://") && !page.text().contains("https://"));
-    let script = request(workspace.address(), "GET", "/assets/app.js", &[], None);
+    let script = request(workspace.address(), "GET", "/assets/main.js", &[], None);
     assert_eq!(script.status, 200);
     assert!(script
         .header("content-type")
         .is_some_and(|t| t.starts_with("text/javascript")));
+    // Every module the page imports is served.
+    for asset in [
+        "api.js",
+        "editor.js",
+        "tensors.js",
+        "graph.js",
+        "run.js",
+        "tabs.js",
+    ] {
+        assert!(script.text().contains(&format!("\"./{asset}\"")), "{asset}");
+        let module = request(
+            workspace.address(),
+            "GET",
+            &format!("/assets/{asset}"),
+            &[],
+            None,
+        );
+        assert_eq!(module.status, 200, "{asset}");
+        assert!(module.text().contains("export "), "{asset}");
+    }
     let missing = request(workspace.address(), "GET", "/assets/nothing.js", &[], None);
     assert_eq!(missing.status, 404);
 }

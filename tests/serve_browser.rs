@@ -337,6 +337,14 @@ async fn the_tensor_tree_expands_and_shows_statistics_and_a_histogram() {
             "the tensor tree",
         )
         .await;
+    let shown = browser
+        .eval("document.getElementById('checkpoint').value")
+        .await;
+    assert_eq!(
+        shown,
+        json!("examples/models/gpt2-tiny"),
+        "the plan's input is shown first"
+    );
     let closed = browser
         .eval("document.querySelector('#tensor-tree details[data-name=\"h\"]').open")
         .await;

@@ -10,12 +10,43 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 
-/// Every embedded file: name, content type, content.
+/// Every embedded file: name, content type, content. The page's scripts are JavaScript modules
+/// (`main.js` imports the panels), so the browser loads them without a bundler.
 pub const ASSETS: &[(&str, &str, &str)] = &[
     (
-        "app.js",
+        "api.js",
         "text/javascript; charset=utf-8",
-        include_str!("assets/app.js"),
+        include_str!("assets/api.js"),
+    ),
+    (
+        "editor.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/editor.js"),
+    ),
+    (
+        "tensors.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/tensors.js"),
+    ),
+    (
+        "graph.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/graph.js"),
+    ),
+    (
+        "run.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/run.js"),
+    ),
+    (
+        "tabs.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/tabs.js"),
+    ),
+    (
+        "main.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/main.js"),
     ),
     (
         "style.css",
