@@ -27,7 +27,7 @@ const WAIT: Duration = Duration::from_secs(30);
 
 fn find_program(candidates: &[&str], variable: &str) -> Option<PathBuf> {
     if let Ok(path) = std::env::var(variable) {
-        return Some(PathBuf::from(path));
+        return Some(PathBuf::from(path)).filter(|path| path.exists());
     }
     candidates
         .iter()
