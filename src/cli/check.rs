@@ -80,13 +80,6 @@ impl CheckpointHeaders {
 impl HeaderSource for CheckpointHeaders {
     fn headers(&self, path: &str) -> Result<Vec<(String, TensorType)>, Diagnostic> {
         let mut opened = self.opened.borrow_mut();
-        if let Some(format) = unreadable_format(path) {
-            return Err(crate::exec::diagnostics::not_supported(
-                &format!("reading {format} (`{path}`)"),
-                "convert the file to safetensors first",
-                None,
-            ));
-        }
         if !opened.contains_key(path) {
             let checkpoint = Checkpoint::open(path).map_err(|error| error.to_diagnostic())?;
             opened.insert(path.to_string(), checkpoint);
@@ -96,17 +89,6 @@ impl HeaderSource for CheckpointHeaders {
             .iter()
             .map(|tensor| (tensor.name.clone(), tensor.ty.clone()))
             .collect())
-    }
-}
-
-/// The file formats this version cannot read yet, by path suffix.
-fn unreadable_format(path: &str) -> Option<&'static str> {
-    if [".npy", ".npz"].iter().any(|s| path.ends_with(s)) {
-        Some("NumPy files")
-    } else if [".pt", ".pth", ".bin"].iter().any(|s| path.ends_with(s)) {
-        Some("PyTorch files")
-    } else {
-        None
     }
 }
 
