@@ -158,3 +158,59 @@ pub fn output_problem(spec: &OutputSpec, graph: &PlanGraph, id: OutputId) -> Opt
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(path: &str, format: Option<&str>) -> OutputSpec {
+        OutputSpec {
+            path: path.to_string(),
+            alias: "model".to_string(),
+            format: format.map(str::to_string),
+            shard: None,
+            is_plan_output: true,
+        }
+    }
+
+    #[test]
+    fn the_path_decides_when_no_format_is_given() {
+        let kind = |path: &str| OutputKind::resolve(&spec(path, None));
+        assert_eq!(kind("out/model.safetensors"), Ok(OutputKind::Safetensors));
+        assert_eq!(kind("out/dir"), Ok(OutputKind::Safetensors));
+        assert_eq!(kind("out/model.v2"), Ok(OutputKind::Safetensors));
+        for torch in ["a.pt", "b.pth", "pytorch_model.bin"] {
+            assert_eq!(kind(torch), Ok(OutputKind::Torch), "{torch}");
+        }
+        assert_eq!(kind("w.npy"), Ok(OutputKind::Npy));
+        assert_eq!(kind("w.npz"), Ok(OutputKind::Npz));
+    }
+
+    #[test]
+    fn an_explicit_format_must_agree_with_the_path() {
+        let kind = |path: &str, format: &str| OutputKind::resolve(&spec(path, Some(format)));
+        assert_eq!(kind("a.pth", "torch"), Ok(OutputKind::Torch));
+        assert_eq!(kind("w.npz", "numpy"), Ok(OutputKind::Npz));
+        assert_eq!(kind("w.npy", "numpy"), Ok(OutputKind::Npy));
+        assert_eq!(kind("out", "safetensors"), Ok(OutputKind::Safetensors));
+        assert_eq!(kind("out", "dcp"), Ok(OutputKind::Dcp));
+        let refused = kind("out", "torch").unwrap_err();
+        assert!(refused.contains("`.pt`, `.pth` or `.bin`"), "{refused}");
+        assert!(kind("a.pt", "safetensors").is_err());
+        assert!(kind("a.safetensors", "numpy").is_err());
+        assert!(kind("a.pt", "dcp").is_err());
+        assert!(kind("a.pt", "parquet").is_err());
+    }
+
+    #[test]
+    fn numpy_lacks_bfloat16_and_torch_sub_byte_floats() {
+        use crate::tensor::{DType, Shape};
+        let ty = |dtype| TensorType::new(dtype, Shape::new(vec![2]));
+        assert!(!OutputKind::Npy.holds(&ty(DType::BF16)));
+        assert!(!OutputKind::Npz.holds(&ty(DType::F8_E4M3)));
+        assert!(OutputKind::Npy.holds(&ty(DType::F16)));
+        assert!(OutputKind::Torch.holds(&ty(DType::BF16)));
+        assert!(!OutputKind::Torch.holds(&ty(DType::F4)));
+        assert!(OutputKind::Safetensors.holds(&ty(DType::F4)));
+    }
+}
