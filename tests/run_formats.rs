@@ -367,3 +367,23 @@ fn a_bf16_tensor_is_not_silently_converted_for_npy() {
         TensorType::new(DType::F32, Shape::new(vec![3, 4]))
     );
 }
+
+#[test]
+fn check_reports_what_run_would_refuse_about_an_output() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let base = scratch.path().join("base.safetensors");
+    write(&base, &sample_tensors(), None);
+    let torch = scratch.path().join("out.pt");
+    let text = format!(
+        "inputs: [{}]\ntransforms:\n  - delete: {{ target: position.ids }}\noutput: {{ path: {}, shard: 1MB }}\n",
+        base.display(),
+        torch.display()
+    );
+    let output = run(&["check", &plan(scratch.path(), &text)]);
+    assert_exit(&output, 1);
+    assert!(stderr(&output).contains("E0506"), "{}", stderr(&output));
+    // The same plan without `shard` checks clean: a torch output is no longer refused.
+    let text = text.replace(", shard: 1MB", "");
+    let output = run(&["check", &plan(scratch.path(), &text)]);
+    assert_exit(&output, 0);
+}

@@ -17,7 +17,7 @@ use clap::Args;
 use super::{EXIT_IO, EXIT_OK, EXIT_PLAN, EXIT_USAGE};
 use crate::compile::{compile_plan, memory, summary, Compilation, HeaderSource, PlanSource};
 use crate::diagnostics::{render_all_plain, render_for_stderr, Diagnostic, Severity, SourceMap};
-use crate::exec::outputs::shard_budget;
+use crate::exec::outputs::{shard_budget, unsupported_output};
 use crate::graph::PlanGraph;
 use crate::io::{Checkpoint, OutputLayout, ReadStats};
 use crate::optimize::{optimize, Options};
@@ -203,6 +203,18 @@ pub fn check(args: &CheckArgs, headers: &CheckpointHeaders, rendering: Rendering
         if let Some(budget) = budget {
             diagnostics.extend(memory::check_budget(&compilation.graph, &estimate, budget));
         }
+        // What `run` would refuse about an output (a `shard` on a torch file, bf16 for NumPy) is
+        // known from the headers, so `check` reports it too.
+        let graph = &compilation.graph;
+        diagnostics.extend(
+            graph
+                .outputs()
+                .iter()
+                .enumerate()
+                .filter_map(|(index, spec)| {
+                    unsupported_output(spec, graph, crate::graph::OutputId::from_index(index))
+                }),
+        );
         let mut summary = summary::summarize(&compilation.graph);
         summary.memory = estimate;
         let shards = shard_counts(&compilation.graph, &summary);
