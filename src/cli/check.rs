@@ -17,7 +17,7 @@ use clap::Args;
 use super::{EXIT_IO, EXIT_OK, EXIT_PLAN, EXIT_USAGE};
 use crate::compile::{compile_plan, memory, summary, Compilation, HeaderSource, PlanSource};
 use crate::diagnostics::{render_all_plain, render_for_stderr, Diagnostic, Severity, SourceMap};
-use crate::exec::outputs::shard_budget;
+use crate::exec::outputs::{shard_budget, unsupported_output};
 use crate::graph::PlanGraph;
 use crate::io::{Checkpoint, IoError, OutputLayout, ReadStats};
 use crate::optimize::{optimize, Options};
@@ -94,13 +94,6 @@ impl CheckpointHeaders {
 
 impl HeaderSource for CheckpointHeaders {
     fn headers(&self, path: &str) -> Result<Vec<(String, TensorType)>, Diagnostic> {
-        if let Some(format) = unreadable_format(path) {
-            return Err(crate::exec::diagnostics::not_supported(
-                &format!("reading {format} (`{path}`)"),
-                "convert the file to safetensors first",
-                None,
-            ));
-        }
         self.with_checkpoint(path, |checkpoint| {
             checkpoint
                 .tensors()
@@ -109,17 +102,6 @@ impl HeaderSource for CheckpointHeaders {
                 .collect()
         })
         .map_err(|error| error.to_diagnostic())
-    }
-}
-
-/// The file formats this version cannot read yet, by path suffix.
-fn unreadable_format(path: &str) -> Option<&'static str> {
-    if [".npy", ".npz"].iter().any(|s| path.ends_with(s)) {
-        Some("NumPy files")
-    } else if [".pt", ".pth", ".bin"].iter().any(|s| path.ends_with(s)) {
-        Some("PyTorch files")
-    } else {
-        None
     }
 }
 
@@ -246,6 +228,18 @@ pub fn check(args: &CheckArgs, headers: &CheckpointHeaders, rendering: Rendering
         if let Some(budget) = budget {
             diagnostics.extend(memory::check_budget(&compilation.graph, &estimate, budget));
         }
+        // What `run` would refuse about an output (a `shard` on a torch file, bf16 for NumPy) is
+        // known from the headers, so `check` reports it too.
+        let graph = &compilation.graph;
+        diagnostics.extend(
+            graph
+                .outputs()
+                .iter()
+                .enumerate()
+                .filter_map(|(index, spec)| {
+                    unsupported_output(spec, graph, crate::graph::OutputId::from_index(index))
+                }),
+        );
         let mut summary = summary::summarize(&compilation.graph);
         summary.memory = estimate;
         let shards = shard_counts(&compilation.graph, &summary);
