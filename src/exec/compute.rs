@@ -14,6 +14,7 @@ use super::budget::Reservation;
 use super::error::KernelError;
 use super::footprint::{plan_slice, STREAM_CHUNK_ELEMENTS};
 use super::kernels::elementwise::ElementwiseOp;
+use super::kernels::lowrank::{self, SvdMethod};
 use super::kernels::program::{ChunkState, ElementwiseProgram};
 use super::kernels::random::{seed_from_plan, RandomDistribution as KernelDistribution};
 use super::kernels::{creators, layout, linalg, slicing};
@@ -164,6 +165,17 @@ fn compute_whole(
             }),
         },
         NodeKind::Linalg(Linalg::Matmul) => linalg::matmul(operand(0)?, operand(1)?),
+        // A and B are separate nodes so that each is an ordinary single-output value; each runs
+        // the (deterministic) SVD of W, and keeps its own factor.
+        NodeKind::Linalg(Linalg::PhloraA { rank }) => {
+            lowrank::phlora(operand(0)?, *rank, &SvdMethod::Exact).map(|factors| factors.a)
+        }
+        NodeKind::Linalg(Linalg::PhloraB { rank }) => {
+            lowrank::phlora(operand(0)?, *rank, &SvdMethod::Exact).map(|factors| factors.b)
+        }
+        NodeKind::Linalg(Linalg::PhloraReconstruct { rank }) => {
+            lowrank::phlora_reconstruct(operand(0)?, *rank, &SvdMethod::Exact)
+        }
         NodeKind::Create(create) => create_tensor(create, id),
         _ => Err(KernelError::InvalidArgument {
             op: kind_name(kind),

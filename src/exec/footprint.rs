@@ -245,8 +245,10 @@ fn element_bytes(dtype: DType) -> u64 {
     dtype.bit_size().div_ceil(8) as u64
 }
 
-/// Scratch memory of a PHLoRA node: a copy of the matrix, `U`, `S` and `Vh`, in f32 (f64 for
-/// f64 tensors).
+/// Scratch memory of a PHLoRA node, in f32 (f64 for f64 tensors): about five copies of the matrix
+/// (its decoded copy, the bidiagonalization and faer's SVD workspace, see `docs/lowrank.md`) plus
+/// `U`, `S` and `Vh`. Counting it lets independent factorizations run in parallel only as far as
+/// the budget holds all of their workspaces at once.
 fn workspace_bytes(graph: &PlanGraph, id: NodeId) -> u64 {
     let is_svd = graph.node(id).is_some_and(|n| {
         matches!(
@@ -264,7 +266,7 @@ fn workspace_bytes(graph: &PlanGraph, id: NodeId) -> u64 {
     };
     let k = m.min(n);
     let element = if source.dtype == DType::F64 { 8 } else { 4 };
-    (m * n + m * k + k + k * n).saturating_mul(element)
+    (5 * m * n + m * k + k + k * n).saturating_mul(element)
 }
 
 fn operand_type(graph: &PlanGraph, id: NodeId, position: usize) -> Option<&TensorType> {
