@@ -245,10 +245,11 @@ fn element_bytes(dtype: DType) -> u64 {
     dtype.bit_size().div_ceil(8) as u64
 }
 
-/// Scratch memory of a PHLoRA node, in f32 (f64 for f64 tensors): about five copies of the matrix
-/// (its decoded copy, the bidiagonalization and faer's SVD workspace, see `docs/lowrank.md`) plus
-/// `U`, `S` and `Vh`. Counting it lets independent factorizations run in parallel only as far as
-/// the budget holds all of their workspaces at once.
+/// Scratch memory of a low-rank node, in f32 (f64 for f64 tensors): for an SVD about five copies
+/// of the matrix (its decoded copy, the bidiagonalization and faer's SVD workspace, see
+/// `docs/lowrank.md`) plus `U`, `S` and `Vh`; for a merge the decoded operands. Counting it lets
+/// independent factorizations run in parallel only as far as the budget holds all of their
+/// workspaces at once.
 fn workspace_bytes(graph: &PlanGraph, id: NodeId) -> u64 {
     let Some(node) = graph.node(id) else {
         return 0;
