@@ -328,12 +328,18 @@ fn an_energy_rule_keeps_fewer_components_and_zero_pads_the_factors() {
     let adapter = read(extract(scratch.path(), 5, Some(0.999)));
     let a = &adapter["layer.0.lora_A.weight"];
     let b = &adapter["layer.0.lora_B.weight"];
-    assert_eq!((a.shape.as_slice(), b.shape.as_slice()), (&[5, 8][..], &[12, 5][..]));
+    assert_eq!(
+        (a.shape.as_slice(), b.shape.as_slice()),
+        (&[5, 8][..], &[12, 5][..])
+    );
     // The delta has rank 2, so two components hold all its energy: the rule keeps them, and
     // the remaining rows of A and columns of B are zero.
     let a_values = values(&data(a));
     assert!(a_values[..2 * 8].iter().any(|&v| v != 0.0));
-    assert!(a_values[2 * 8..].iter().all(|&v| v == 0.0), "A is not zero-padded");
+    assert!(
+        a_values[2 * 8..].iter().all(|&v| v == 0.0),
+        "A is not zero-padded"
+    );
     let b_values = values(&data(b));
     assert!(
         (0..12).all(|row| b_values[row * 5 + 2..row * 5 + 5].iter().all(|&v| v == 0.0)),
@@ -353,7 +359,11 @@ fn lora_merge_refuses_mismatched_adapter_shapes_before_running() {
     let input = scratch.path().join("in.safetensors");
     write(
         &input,
-        &[("w".to_string(), w), ("a".to_string(), a), ("b".to_string(), b)],
+        &[
+            ("w".to_string(), w),
+            ("a".to_string(), a),
+            ("b".to_string(), b),
+        ],
         None,
     );
     let output = scratch.path().join("out.safetensors");
