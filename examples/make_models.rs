@@ -6,10 +6,10 @@
 //! defined once, in `examples/support/gpt2_tiny.rs` or `examples/support/derived.rs`, which the
 //! tests also use to check that the committed copies are current.
 
-#[path = "support/gpt2_tiny.rs"]
-mod gpt2_tiny;
 #[path = "support/derived.rs"]
 mod derived;
+#[path = "support/gpt2_tiny.rs"]
+mod gpt2_tiny;
 
 use std::path::Path;
 use std::process::ExitCode;

@@ -126,11 +126,21 @@ fn dense_tensors() -> Vec<(String, OwnedTensor)> {
             tensors.push(tensor(name, shape.to_vec(), 0.0, 0.1));
         }
         for norm in ["input_layernorm", "post_attention_layernorm"] {
-            tensors.push(tensor(format!("{prefix}.{norm}.weight"), vec![h], 1.0, 0.05));
+            tensors.push(tensor(
+                format!("{prefix}.{norm}.weight"),
+                vec![h],
+                1.0,
+                0.05,
+            ));
         }
     }
     tensors.push(tensor("model.norm.weight".into(), vec![h], 1.0, 0.05));
-    tensors.push(tensor("lm_head.weight".into(), vec![VOCABULARY, h], 0.0, 0.1));
+    tensors.push(tensor(
+        "lm_head.weight".into(),
+        vec![VOCABULARY, h],
+        0.0,
+        0.1,
+    ));
     tensors
 }
 
