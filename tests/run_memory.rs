@@ -170,8 +170,8 @@ fn streaming_runs_stay_within_the_budget_plus_the_baseline() {
     );
     let (low, high) = (-0.75f64 as f32, 0.75f64 as f32);
     for index in (0..scaled.len() / 4).step_by(40_009) {
-        let expected = (as_f32(original, index) * 0.5).max(low).min(high);
-        assert_eq!(as_f32(scaled, index), expected, "embed[{index}]");
+        let expected = (as_f32(&original, index) * 0.5).max(low).min(high);
+        assert_eq!(as_f32(&scaled, index), expected, "embed[{index}]");
     }
 
     for (what, peak) in [("cast", cast_peak), ("scale+clamp", scale_peak)] {
