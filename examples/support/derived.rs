@@ -28,6 +28,23 @@ pub const LAYERS: usize = 2;
 pub const EXPERT_DELTA_RANK: usize = 4;
 /// The rank of the fine-tune's difference from gpt2-tiny, before noise.
 pub const TUNED_DELTA_RANK: usize = 2;
+/// The largest noise value added to the experts' difference and to the fine-tune's.
+pub const EXPERT_NOISE: f32 = 1e-3;
+pub const TUNED_NOISE: f32 = 1e-4;
+
+/// The experts' difference: strong enough that rank 4 carries it (its values are about 25 times
+/// the noise), noisy enough that a rank-4 approximation is not exact.
+const EXPERT: Difference = Difference {
+    rank: EXPERT_DELTA_RANK,
+    factor_spread: 0.15,
+    noise: EXPERT_NOISE,
+};
+/// The fine-tune's difference, likewise about 20 times its noise.
+const TUNED: Difference = Difference {
+    rank: TUNED_DELTA_RANK,
+    factor_spread: 0.05,
+    noise: TUNED_NOISE,
+};
 
 const OLMO_SEED: u64 = 0x6f6c_6d6f_7469_6e79; // "olmotiny" in ASCII.
 const MOE_SEED: u64 = 0x6d6f_6574_696e_7921; // "moetiny!" in ASCII.
@@ -144,18 +161,30 @@ fn dense_tensors() -> Vec<(String, OwnedTensor)> {
     tensors
 }
 
+/// How a difference is drawn: factors uniform in ±`factor_spread`, noise uniform in ±`noise`.
+#[derive(Clone, Copy)]
+struct Difference {
+    rank: usize,
+    factor_spread: f32,
+    noise: f32,
+}
+
 /// `base + B·A + noise` for an `out × in` matrix, with B `out × rank` and A `rank × in` drawn
 /// from `generator`; the sum is taken in f32 in a fixed order so it is reproducible.
 fn low_rank_plus_noise(
     generator: &mut SplitMix64,
     base: &[f32],
     shape: &[usize],
-    rank: usize,
-    noise: f32,
+    difference: Difference,
 ) -> Vec<f32> {
     let (rows, columns) = (shape[0], shape[1]);
-    let b = generator.matrix(rows * rank, 0.0, 0.05);
-    let a = generator.matrix(rank * columns, 0.0, 0.05);
+    let Difference {
+        rank,
+        factor_spread,
+        noise,
+    } = difference;
+    let b = generator.matrix(rows * rank, 0.0, factor_spread);
+    let a = generator.matrix(rank * columns, 0.0, factor_spread);
     let mut values = Vec::with_capacity(rows * columns);
     for row in 0..rows {
         for column in 0..columns {
@@ -185,13 +214,7 @@ pub fn build_moe() -> Vec<u8> {
             tensors.push((name, tensor));
             continue;
         };
-        let tuned = low_rank_plus_noise(
-            &mut generator,
-            &tensor.values,
-            &tensor.shape,
-            EXPERT_DELTA_RANK,
-            1e-3,
-        );
+        let tuned = low_rank_plus_noise(&mut generator, &tensor.values, &tensor.shape, EXPERT);
         let expert_one = OwnedTensor::new(tensor.shape.clone(), tuned);
         tensors.push((format!("{prefix}.mlp.experts.1.{projection}"), expert_one));
         tensors.push((format!("{prefix}.mlp.experts.0.{projection}"), tensor));
@@ -223,7 +246,7 @@ pub fn build_tuned(base: &[u8]) -> Vec<u8> {
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                 .collect();
             let tuned = if shape.len() == 2 && name.starts_with("h.") {
-                low_rank_plus_noise(&mut generator, &values, &shape, TUNED_DELTA_RANK, 1e-4)
+                low_rank_plus_noise(&mut generator, &values, &shape, TUNED)
             } else {
                 values
             };
