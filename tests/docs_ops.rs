@@ -25,7 +25,10 @@ fn blocks(body: &str) -> Vec<(String, String)> {
     let mut lines = body.lines();
     while let Some(line) = lines.next() {
         if let Some(tag) = line.strip_prefix("```") {
-            let content: Vec<&str> = lines.by_ref().take_while(|l| !l.starts_with("```")).collect();
+            let content: Vec<&str> = lines
+                .by_ref()
+                .take_while(|l| !l.starts_with("```"))
+                .collect();
             found.push((tag.to_string(), content.join("\n")));
         }
     }
@@ -34,9 +37,15 @@ fn blocks(body: &str) -> Vec<(String, String)> {
 
 #[test]
 fn every_op_has_a_section() {
-    let documented: Vec<String> = sections().into_iter().flat_map(|(names, _)| names).collect();
+    let documented: Vec<String> = sections()
+        .into_iter()
+        .flat_map(|(names, _)| names)
+        .collect();
     for op in OP_NAMES {
-        assert!(documented.iter().any(|name| name == op), "docs/ops.md lacks `{op}`");
+        assert!(
+            documented.iter().any(|name| name == op),
+            "docs/ops.md lacks `{op}`"
+        );
     }
 }
 
