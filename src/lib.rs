@@ -13,4 +13,5 @@ pub mod inspect;
 pub mod io;
 pub mod optimize;
 pub mod plan;
+pub mod repl;
 pub mod tensor;

@@ -17,9 +17,9 @@ use clap::Args;
 use super::{EXIT_IO, EXIT_OK, EXIT_PLAN, EXIT_USAGE};
 use crate::compile::{compile_plan, memory, summary, Compilation, HeaderSource, PlanSource};
 use crate::diagnostics::{render_all_plain, render_for_stderr, Diagnostic, Severity, SourceMap};
-use crate::exec::outputs::shard_budget;
+use crate::exec::outputs::{shard_budget, unsupported_output};
 use crate::graph::PlanGraph;
-use crate::io::{Checkpoint, OutputLayout, ReadStats};
+use crate::io::{Checkpoint, IoError, OutputLayout, ReadStats};
 use crate::optimize::{optimize, Options};
 use crate::plan::ast::Plan;
 use crate::tensor::TensorType;
@@ -70,6 +70,21 @@ impl CheckpointHeaders {
         self.opened.borrow().len()
     }
 
+    /// Runs `use_checkpoint` on the checkpoint at `path`, opening it (header only) the first
+    /// time, so that reads through it (the REPL's `:stats`) show in [`Self::read_stats`].
+    pub fn with_checkpoint<R>(
+        &self,
+        path: &str,
+        use_checkpoint: impl FnOnce(&Checkpoint) -> R,
+    ) -> Result<R, IoError> {
+        let mut opened = self.opened.borrow_mut();
+        if !opened.contains_key(path) {
+            let checkpoint = Checkpoint::open(path)?;
+            opened.insert(path.to_string(), checkpoint);
+        }
+        Ok(use_checkpoint(&opened[path]))
+    }
+
     /// The opened checkpoints, by the path the plan names them with (a run executes over the
     /// very maps whose headers were checked).
     pub fn into_checkpoints(self) -> BTreeMap<String, Checkpoint> {
@@ -79,40 +94,20 @@ impl CheckpointHeaders {
 
 impl HeaderSource for CheckpointHeaders {
     fn headers(&self, path: &str) -> Result<Vec<(String, TensorType)>, Diagnostic> {
-        let mut opened = self.opened.borrow_mut();
-        if let Some(format) = unreadable_format(path) {
-            return Err(crate::exec::diagnostics::not_supported(
-                &format!("reading {format} (`{path}`)"),
-                "convert the file to safetensors first",
-                None,
-            ));
-        }
-        if !opened.contains_key(path) {
-            let checkpoint = Checkpoint::open(path).map_err(|error| error.to_diagnostic())?;
-            opened.insert(path.to_string(), checkpoint);
-        }
-        Ok(opened[path]
-            .tensors()
-            .iter()
-            .map(|tensor| (tensor.name.clone(), tensor.ty.clone()))
-            .collect())
-    }
-}
-
-/// The file formats this version cannot read yet, by path suffix.
-fn unreadable_format(path: &str) -> Option<&'static str> {
-    if [".npy", ".npz"].iter().any(|s| path.ends_with(s)) {
-        Some("NumPy files")
-    } else if [".pt", ".pth", ".bin"].iter().any(|s| path.ends_with(s)) {
-        Some("PyTorch files")
-    } else {
-        None
+        self.with_checkpoint(path, |checkpoint| {
+            checkpoint
+                .tensors()
+                .iter()
+                .map(|tensor| (tensor.name.clone(), tensor.ty.clone()))
+                .collect()
+        })
+        .map_err(|error| error.to_diagnostic())
     }
 }
 
 /// Nested plans of `execute: {path: …}`, parsed into the run's source map.
-struct PlanFiles<'a> {
-    sources: &'a RefCell<SourceMap>,
+pub struct PlanFiles<'a> {
+    pub sources: &'a RefCell<SourceMap>,
 }
 
 impl PlanSource for PlanFiles<'_> {
@@ -163,9 +158,21 @@ pub fn compile_files(items: &[String], headers: &CheckpointHeaders) -> CompiledF
             }
         }
     };
+    compile_loaded(plan, sources, headers)
+}
+
+/// Compiles a plan whose texts are already in `sources` (loaded from files, or typed at the
+/// REPL) against `headers`; nested plan files are read into the same source map.
+pub fn compile_loaded(
+    plan: Plan,
+    sources: SourceMap,
+    headers: &CheckpointHeaders,
+) -> CompiledFiles {
     let shared = RefCell::new(sources);
-    let plans = PlanFiles { sources: &shared };
-    let compilation = compile_plan(&plan, headers, Some(&plans));
+    let compilation = {
+        let plans = PlanFiles { sources: &shared };
+        compile_plan(&plan, headers, Some(&plans))
+    };
     CompiledFiles {
         sources: shared.into_inner(),
         plan: Some(plan),
@@ -221,6 +228,18 @@ pub fn check(args: &CheckArgs, headers: &CheckpointHeaders, rendering: Rendering
         if let Some(budget) = budget {
             diagnostics.extend(memory::check_budget(&compilation.graph, &estimate, budget));
         }
+        // What `run` would refuse about an output (a `shard` on a torch file, bf16 for NumPy) is
+        // known from the headers, so `check` reports it too.
+        let graph = &compilation.graph;
+        diagnostics.extend(
+            graph
+                .outputs()
+                .iter()
+                .enumerate()
+                .filter_map(|(index, spec)| {
+                    unsupported_output(spec, graph, crate::graph::OutputId::from_index(index))
+                }),
+        );
         let mut summary = summary::summarize(&compilation.graph);
         summary.memory = estimate;
         let shards = shard_counts(&compilation.graph, &summary);

@@ -9,6 +9,7 @@ pub mod diff;
 pub mod fmt;
 pub mod graph;
 pub mod inspect;
+pub mod repl;
 pub mod run;
 
 pub const EXIT_OK: i32 = 0;
@@ -41,6 +42,9 @@ pub enum Command {
     Run(run::RunArgs),
     /// Compare two checkpoints: names on one side only, type differences, value differences.
     Diff(diff::DiffArgs),
+    /// Type steps at a prompt, each checked against the tensors that exist at that point
+    /// (also `brainsurgery -i PLAN…`).
+    Repl(repl::ReplArgs),
 }
 
 /// The arguments with `run` inserted when no subcommand is named but a plan file is, so that
@@ -63,7 +67,8 @@ pub fn with_implicit_run(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsS
 
 /// Parses the process arguments and runs the subcommand; returns the exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse_from(with_implicit_run(std::env::args_os().collect())) {
+    let arguments = repl::interactive_form(std::env::args_os().collect());
+    let cli = match Cli::try_parse_from(with_implicit_run(arguments)) {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
@@ -81,5 +86,6 @@ pub fn main() -> i32 {
         Command::Inspect(args) => inspect::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Repl(args) => repl::run(&args),
     }
 }

@@ -103,6 +103,20 @@ fn size_flag(flag: &str, text: &str) -> Result<Option<u64>, String> {
 /// Runs the subcommand and returns the process exit code.
 pub fn run(args: &RunArgs) -> i32 {
     let started = Instant::now();
+    let headers = CheckpointHeaders::new();
+    let compiled = compile_files(&args.items, &headers);
+    run_compiled(args, headers, compiled, started)
+}
+
+/// Runs a plan already compiled against `headers` (the plan files of `run`, or the plan typed at
+/// the REPL's prompt, whose `:run` comes here): optimizes, executes, publishes; returns the exit
+/// code. `args.items` is not read.
+pub fn run_compiled(
+    args: &RunArgs,
+    headers: CheckpointHeaders,
+    compiled: CompiledFiles,
+    started: Instant,
+) -> i32 {
     let budget = match args
         .memory_budget
         .as_deref()
@@ -122,13 +136,12 @@ pub fn run(args: &RunArgs) -> i32 {
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
 
-    let headers = CheckpointHeaders::new();
     let CompiledFiles {
         sources,
         plan,
         compilation,
         mut diagnostics,
-    } = compile_files(&args.items, &headers);
+    } = compiled;
     let (Some(plan), Some(compilation)) = (plan, compilation) else {
         return report(&diagnostics, &sources);
     };

@@ -14,7 +14,7 @@ use super::output::{self, CompiledPlan, FinishFailure};
 use super::{HeaderSource, InputHeaders, PlanSource, StepEffect};
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::graph::ops::{Load, NodeKind};
-use crate::graph::PlanGraph;
+use crate::graph::{NodeId, PlanGraph};
 use crate::plan::ast::{Output, Spanned, Step};
 use crate::tensor::TensorType;
 
@@ -145,6 +145,17 @@ impl<'a> CompileSession<'a> {
             .flat_map(|table| table.iter())
             .filter_map(|(name, &node)| Some((name.as_str(), self.graph.type_of(node)?)))
             .collect()
+    }
+
+    /// The graph node that `name` of `alias` is bound to at this point (`None` when unbound), so
+    /// a caller can tell an untouched input tensor (a `Load`) from a computed one.
+    pub fn binding(&self, alias: &str, name: &str) -> Option<NodeId> {
+        self.env.lookup(alias, name)
+    }
+
+    /// The alias an unqualified reference means: the only input's, when there is exactly one.
+    pub fn default_alias(&self) -> Option<&str> {
+        self.default_alias.as_deref()
     }
 
     /// Resolves the output alias and adds a `Store` per tensor it holds. Without an output the

@@ -37,6 +37,7 @@ pub use self::printer::print_terse;
 
 use crate::diagnostics::{Diagnostic, SourceId, SourceMap};
 use crate::plan::ast::Plan;
+use crate::plan::reference::AliasScope;
 
 /// Parses the terse plan held by source `id`. An unknown id is an empty plan.
 pub fn parse_terse(sources: &mut SourceMap, id: SourceId) -> Result<Plan, Vec<Diagnostic>> {
@@ -45,4 +46,19 @@ pub fn parse_terse(sources: &mut SourceMap, id: SourceId) -> Result<Plan, Vec<Di
     };
     let text = source.text.clone();
     plan::parse_plan(id, &text)
+}
+
+/// Parses the terse text held by source `id` as a fragment of a plan whose inputs are already
+/// known: unqualified references mean `scope`'s default alias (the REPL's entries). A fragment
+/// that declares inputs of its own gets their scope instead, as a plan file would.
+pub fn parse_terse_in_scope(
+    sources: &SourceMap,
+    id: SourceId,
+    scope: &AliasScope,
+) -> Result<Plan, Vec<Diagnostic>> {
+    let Some(source) = sources.get(id) else {
+        return Ok(Plan::default());
+    };
+    let text = source.text.clone();
+    plan::parse_plan_in_scope(id, &text, scope.clone())
 }

@@ -40,12 +40,22 @@ struct Block<'i> {
 
 /// Parses a whole terse plan.
 pub fn parse_plan(source: SourceId, text: &str) -> Result<Plan, Vec<Diagnostic>> {
+    parse_plan_in_scope(source, text, AliasScope::default())
+}
+
+/// Parses terse text whose unqualified references mean the aliases of `scope` unless the text
+/// declares inputs of its own (the REPL parses each entry against its session's inputs).
+pub fn parse_plan_in_scope(
+    source: SourceId,
+    text: &str,
+    scope: AliasScope,
+) -> Result<Plan, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let items = parse_lines(source, text, &mut errors);
     let mut builder = Builder {
         source,
         offset: 0,
-        scope: AliasScope::default(),
+        scope,
     };
     let plan = build_plan(&mut builder, &items, true, &mut errors);
     // Report in file order: syntax errors are found before the steps are built.

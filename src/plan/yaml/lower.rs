@@ -310,6 +310,19 @@ const OP_TABLES: [OpTable; 3] = [
     super::session_ops::OPS,
 ];
 
+/// The payload keys of an op that takes a mapping (`None` for ops whose payload may be a string
+/// or an expression: help, exit, assert, load, save, execute). The REPL completes keys from it.
+pub fn payload_keys(op: &str) -> Option<&'static [&'static str]> {
+    OP_TABLES
+        .into_iter()
+        .flatten()
+        .find(|(name, _)| *name == op)
+        .and_then(|(_, lowering)| match lowering {
+            Lowering::Keys(keys, _) => Some(*keys),
+            Lowering::Payload(_) => None,
+        })
+}
+
 impl Lowerer<'_> {
     /// A required reference under `key`.
     pub(crate) fn reference(
