@@ -1,5 +1,6 @@
 //! `docs/ops.md` documents every op, and its examples are right: each op name of the AST has a
-//! section, and in each section the YAML example and the terse example parse to the same steps.
+//! section, and in each section of an op the AST has, the YAML example and the terse example parse
+//! to the same steps. (A section may be written before its op lands; it is checked from then on.)
 
 mod terse_support;
 
@@ -53,6 +54,9 @@ fn every_op_has_a_section() {
 fn each_section_shows_one_example_in_both_syntaxes() {
     let mut checked = 0;
     for (names, body) in sections() {
+        if !names.iter().all(|name| OP_NAMES.contains(&name.as_str())) {
+            continue;
+        }
         let blocks = blocks(&body);
         let yaml = blocks.iter().find(|(tag, _)| tag == "yaml");
         let terse = blocks.iter().find(|(tag, _)| tag.is_empty());
