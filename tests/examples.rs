@@ -211,3 +211,153 @@ fn prefix_rewrite_renames_to_megatron_style_without_changing_bytes() {
         .collect();
     assert_eq!(output, expected);
 }
+
+/// `B·A` in f64, for B `rows × rank` and A `rank × columns`.
+fn product(b: &Tensor, a: &Tensor) -> Vec<f64> {
+    let (rows, rank, columns) = (
+        b.shape[0] as usize,
+        b.shape[1] as usize,
+        a.shape[1] as usize,
+    );
+    assert_eq!(a.shape[0] as usize, rank, "factor ranks agree");
+    let (b, a) = (b.f32_values(), a.f32_values());
+    let mut values = vec![0.0f64; rows * columns];
+    for row in 0..rows {
+        for column in 0..columns {
+            values[row * columns + column] = (0..rank)
+                .map(|k| f64::from(b[row * rank + k]) * f64::from(a[k * columns + column]))
+                .sum();
+        }
+    }
+    values
+}
+
+/// `‖left − right‖_F` in f64.
+fn frobenius_distance(left: &[f64], right: &[f64]) -> f64 {
+    assert_eq!(left.len(), right.len());
+    left.iter()
+        .zip(right)
+        .map(|(l, r)| (l - r) * (l - r))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// `a − b` in f64.
+fn difference(a: &Tensor, b: &Tensor) -> Vec<f64> {
+    a.f32_values()
+        .iter()
+        .zip(b.f32_values())
+        .map(|(a, b)| f64::from(*a) - f64::from(b))
+        .collect()
+}
+
+/// The Eckart–Young bound the generated deltas allow: a delta that is rank r plus noise of at
+/// most `noise` per value is within `‖noise‖_F ≤ √(values) · noise` of its best rank-r
+/// approximation, plus a little for the f32 rounding of the factors and sums.
+fn low_rank_bound(values: usize, noise: f64) -> f64 {
+    (values as f64).sqrt() * noise * 1.01 + 1e-5
+}
+
+const MOE: &str = "examples/models/olmo-tiny-moe";
+const EXPERT_NOISE: f64 = derived::EXPERT_NOISE as f64;
+
+#[test]
+fn moe_phlora_expert_factors_each_expert_difference_to_rank_four() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let output = run_example(scratch.path(), "moe_phlora_expert");
+    let moe = read(MOE);
+    let rank = derived::EXPERT_DELTA_RANK as u64;
+    for layer in 0..derived::LAYERS {
+        for projection in ["gate", "up", "down"] {
+            let expert =
+                |e: usize| format!("model.layers.{layer}.mlp.experts.{e}.{projection}_proj");
+            let (zero, one) = (expert(0), expert(1));
+            let weight = |prefix: &str| format!("{prefix}.weight");
+            let a = &output[&format!("{one}.phlora_a.weight")];
+            let b = &output[&format!("{one}.phlora_b.weight")];
+            let original = &moe[&weight(&one)];
+            assert_eq!(a.shape, vec![rank, original.shape[1]]);
+            assert_eq!(b.shape, vec![original.shape[0], rank]);
+            let delta = difference(original, &moe[&weight(&zero)]);
+            let error = frobenius_distance(&product(b, a), &delta);
+            assert!(
+                error <= low_rank_bound(delta.len(), EXPERT_NOISE),
+                "{one}: {error}"
+            );
+            // The factors carry the delta: without them the error would be the delta itself.
+            assert!(error < 0.1 * frobenius_distance(&delta, &vec![0.0; delta.len()]));
+            assert_eq!(output.get(&weight(&zero)), moe.get(&weight(&zero)));
+            assert!(!output.contains_key(&weight(&one)));
+            assert!(!output.contains_key(&format!("{one}.delta.weight")));
+        }
+    }
+    for (name, tensor) in &moe {
+        if !name.contains(".experts.1.") {
+            assert_eq!(output.get(name), Some(tensor), "{name}");
+        }
+    }
+}
+
+#[test]
+fn moe_lowrank_expert_keeps_expert_one_within_the_rank_four_bound() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let output = run_example(scratch.path(), "moe_lowrank_expert");
+    let moe = read(MOE);
+    assert_eq!(
+        output.keys().collect::<Vec<_>>(),
+        moe.keys().collect::<Vec<_>>()
+    );
+    let mut changed = 0;
+    for (name, tensor) in &moe {
+        if name.contains(".experts.1.") {
+            let zero = &moe[&name.replace(".experts.1.", ".experts.0.")];
+            let error =
+                frobenius_distance(&difference(&output[name], zero), &difference(tensor, zero));
+            assert!(
+                error <= low_rank_bound(tensor.f32_values().len(), EXPERT_NOISE),
+                "{name}: {error}"
+            );
+            assert_eq!(output[name].shape, tensor.shape);
+            changed += usize::from(&output[name] != tensor);
+        } else {
+            assert_eq!(&output[name], tensor, "{name}");
+        }
+    }
+    // The noise is gone, so every expert-1 matrix moved (by less than the bound).
+    assert_eq!(changed, 6);
+}
+
+#[test]
+fn lora_extract_merge_gives_back_the_fine_tune_within_the_noise() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let output = run_example(scratch.path(), "lora_extract_merge");
+    let base = read(run_support::GPT2);
+    let tuned = read("examples/models/gpt2-tiny-tuned");
+    assert_eq!(
+        output.keys().collect::<Vec<_>>(),
+        base.keys().collect::<Vec<_>>()
+    );
+    let mut merged = 0;
+    for (name, tensor) in &base {
+        if tensor.shape.len() == 2 && name.starts_with("h.") {
+            let distance = frobenius_distance(
+                &difference(&output[name], &tuned[name]),
+                &vec![0.0; tensor.f32_values().len()],
+            );
+            assert!(
+                distance
+                    <= low_rank_bound(tensor.f32_values().len(), f64::from(derived::TUNED_NOISE)),
+                "{name}: {distance}"
+            );
+            // The documented elementwise tolerance, as the plan's own assertion states it.
+            let largest = difference(&output[name], &tuned[name])
+                .iter()
+                .fold(0.0f64, |m, v| m.max(v.abs()));
+            assert!(largest <= 1e-3, "{name}: {largest}");
+            merged += 1;
+        } else {
+            assert_eq!(&output[name], tensor, "{name}");
+        }
+    }
+    assert_eq!(merged, 8);
+}
