@@ -367,6 +367,37 @@ fn cases() -> Vec<(&'static str, Op)> {
                 rank: s(8),
             }),
         ),
+        (
+            "lora_extract: {tuned: '(.*)\\.weight', base: 'b.\\1.weight', target_a: '\\1.lora_A.weight', target_b: '\\1.lora_B.weight', rank: 8}",
+            Op::LoraExtract(LoraExtract {
+                tuned: r("(.*)\\.weight"),
+                base: r("b.\\1.weight"),
+                target_a: r("\\1.lora_A.weight"),
+                target_b: r("\\1.lora_B.weight"),
+                rank: s(8),
+                energy: None,
+            }),
+        ),
+        (
+            "lora_extract: {tuned: w, base: v, target_a: a, target_b: b, rank: 4, energy: 0.9}",
+            Op::LoraExtract(LoraExtract {
+                tuned: r("w"),
+                base: r("v"),
+                target_a: r("a"),
+                target_b: r("b"),
+                rank: s(4),
+                energy: Some(s(0.9)),
+            }),
+        ),
+        (
+            "lora_merge: {target: w, lora_a: a, lora_b: b, alpha: 16}",
+            Op::LoraMerge(LoraMerge {
+                target: r("w"),
+                lora_a: r("a"),
+                lora_b: r("b"),
+                alpha: s(16.0),
+            }),
+        ),
         ("help", Op::Help(Help { topic: None })),
         (
             "help: copy",
@@ -720,6 +751,16 @@ const REQUIRED: &[(&str, &str, &[&str])] = &[
         &["target", "target_a", "target_b", "rank"],
     ),
     ("phlora_", "target: w|rank: 1", &["target", "rank"]),
+    (
+        "lora_extract",
+        "tuned: w|base: v|target_a: a|target_b: b|rank: 1",
+        &["tuned", "base", "target_a", "target_b", "rank"],
+    ),
+    (
+        "lora_merge",
+        "target: w|lora_a: a|lora_b: b|alpha: 1",
+        &["target", "lora_a", "lora_b", "alpha"],
+    ),
     ("load", "path: p", &["path"]),
     ("save", "path: p", &["path"]),
     ("prefixes", "mode: add|alias: x", &["alias"]),
@@ -1045,6 +1086,18 @@ fn op_specific_rules_are_checked() {
         (
             "phlora: {target: w, target_a: x, target_b: y, rank: 0}",
             "positive integer",
+        ),
+        (
+            "lora_extract: {tuned: w, base: v, target_a: a, target_b: b, rank: 2, energy: 1.5}",
+            "energy must be in (0, 1]",
+        ),
+        (
+            "lora_extract: {tuned: w, base: v, target_a: a, target_b: a, rank: 2}",
+            "would get the same names",
+        ),
+        (
+            "lora_merge: {target: w, lora_a: a, lora_b: b, alpha: .inf}",
+            "alpha must be finite",
         ),
         ("load: {path: p, format: numpy}", "only to a single tensor"),
         ("save: {path: p, format: numpy}", "writes one tensor"),

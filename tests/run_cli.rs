@@ -212,29 +212,52 @@ fn usage_and_io_errors_have_their_exit_codes() {
 #[test]
 fn what_this_version_cannot_do_is_refused_before_anything_runs() {
     let scratch = tempfile::tempdir().expect("tempdir");
+    let refused = |name: &str, output_yaml: &str, steps: &str, code: &str| {
+        let text = format!("inputs: [{GPT2}]\ntransforms:\n{steps}output: {output_yaml}\n");
+        let output = run(&["run", &plan(scratch.path(), name, &text)]);
+        assert_exit(&output, 1);
+        assert!(stderr(&output).contains(code), "{}", stderr(&output));
+    };
     let torch = scratch.path().join("out.pt");
-    let text = format!(
-        "inputs: [{GPT2}]\ntransforms:\n  - delete: {{ target: wte.weight }}\noutput: {}\n",
-        torch.display()
+    let delete = "  - delete: { target: wte.weight }\n";
+    // A PyTorch file is one file: BrainSurgery refuses `shard` for it.
+    refused(
+        "torch_shard.yaml",
+        &format!("{{ path: {}, shard: 1MB }}", torch.display()),
+        delete,
+        "E0506",
     );
-    let output = run(&["run", &plan(scratch.path(), "torch.yaml", &text)]);
-    assert_exit(&output, 1);
-    assert!(stderr(&output).contains("E0503"), "{}", stderr(&output));
-    assert!(!torch.exists());
+    refused(
+        "torch_format.yaml",
+        &format!(
+            "{{ path: {}, format: torch }}",
+            scratch.path().join("o").display()
+        ),
+        delete,
+        "E0506",
+    );
+    refused(
+        "dcp.yaml",
+        &format!(
+            "{{ path: {}, format: dcp }}",
+            scratch.path().join("d").display()
+        ),
+        delete,
+        "E0503",
+    );
+    // NumPy has no bfloat16: the writer's refusal is reported before anything runs.
     let npy = scratch.path().join("w.npy");
-    std::fs::write(&npy, b"\x93NUMPY").expect("file");
-    let text = format!(
-        "inputs: [{GPT2}]\ntransforms:\n  - load: {{ path: {}, to: loaded }}\noutput: {}\n",
-        npy.display(),
-        scratch.path().join("o").display()
+    refused(
+        "npy_bf16.yaml",
+        &torch.display().to_string(),
+        &format!(
+            "  - cast: {{ from: ln_f.weight, to: half, dtype: bfloat16 }}\n  - save: {{ path: {}, target: half }}\n",
+            npy.display()
+        ),
+        "E0052",
     );
-    let output = run(&["run", &plan(scratch.path(), "npy.yaml", &text)]);
-    assert_exit(&output, 1);
-    assert!(
-        stderr(&output).contains("reading NumPy files"),
-        "{}",
-        stderr(&output)
-    );
+    assert!(!torch.exists() && !npy.exists());
+    assert!(!scratch.path().join("o").exists() && !scratch.path().join("d").exists());
 }
 
 #[test]

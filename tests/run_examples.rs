@@ -1,4 +1,4 @@
-//! The README's first command: `examples/gpt2.yaml` and its terse twin `examples/gpt2.bs` run,
+//! The README's first command: `examples/gpt2_roundtrip.yaml` and its terse twin `examples/gpt2_roundtrip.bs` run,
 //! write the same bytes with the same plan hash, and give back the bundled checkpoint exactly.
 
 mod run_support;
@@ -9,7 +9,7 @@ use run_support::{assert_exit, metadata, read, run, GPT2};
 fn the_gpt2_example_runs_in_both_syntaxes_and_round_trips() {
     let scratch = tempfile::tempdir().expect("tempdir");
     let mut outputs = Vec::new();
-    for plan in ["examples/gpt2.yaml", "examples/gpt2.bs"] {
+    for plan in ["examples/gpt2_roundtrip.yaml", "examples/gpt2_roundtrip.bs"] {
         let destination = scratch.path().join(plan.replace(['/', '.'], "_"));
         let output = if plan.ends_with(".yaml") {
             run(&[
@@ -42,7 +42,10 @@ fn the_gpt2_example_runs_in_both_syntaxes_and_round_trips() {
             .expect("the example parses");
         brainsurgery::cli::run::plan_hash(&plan)
     };
-    assert_eq!(hash("examples/gpt2.yaml"), hash("examples/gpt2.bs"));
+    assert_eq!(
+        hash("examples/gpt2_roundtrip.yaml"),
+        hash("examples/gpt2_roundtrip.bs")
+    );
     let recorded = metadata(outputs[0].join("model-00001-of-00001.safetensors"));
     assert_eq!(recorded["brainsurgery.plan_hash"].len(), 64);
 }

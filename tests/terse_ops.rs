@@ -125,6 +125,18 @@ const SINGLE_INPUT: &[(&str, &str)] = &[
         "phlora: {target: w, target_a: a, target_b: b, rank: 2, delete_original: false, require_missing_dest: true}",
     ),
     ("phlora_(w, rank=64)", "phlora_: {target: w, rank: 64}"),
+    (
+        "h.\\1.lora_A, h.\\1.lora_B = lora_extract(h.(\\d+).w, base::h.\\1.w, rank=8)",
+        "lora_extract: {tuned: 'h.(\\d+).w', base: 'base::h.\\1.w', target_a: 'h.\\1.lora_A', target_b: 'h.\\1.lora_B', rank: 8}",
+    ),
+    (
+        "a, b = lora_extract(w, v, rank=4, energy=0.5)",
+        "lora_extract: {tuned: w, base: v, target_a: a, target_b: b, rank: 4, energy: 0.5}",
+    ),
+    (
+        "lora_merge_(w, a, b, alpha=16)",
+        "lora_merge: {target: w, lora_a: a, lora_b: b, alpha: 16}",
+    ),
     ("prefixes", "prefixes"),
     ("prefixes add extra", "prefixes: {mode: add, alias: extra}"),
     ("prefixes remove extra", "prefixes: {mode: remove, alias: extra}"),

@@ -17,7 +17,7 @@ use clap::Args;
 use super::{EXIT_IO, EXIT_OK, EXIT_PLAN, EXIT_USAGE};
 use crate::compile::{compile_plan, memory, summary, Compilation, HeaderSource, PlanSource};
 use crate::diagnostics::{render_all_plain, render_for_stderr, Diagnostic, Severity, SourceMap};
-use crate::exec::outputs::shard_budget;
+use crate::exec::outputs::{shard_budget, unsupported_output};
 use crate::graph::PlanGraph;
 use crate::io::{Checkpoint, IoError, OutputLayout, ReadStats};
 use crate::optimize::{optimize, Options};
@@ -94,13 +94,6 @@ impl CheckpointHeaders {
 
 impl HeaderSource for CheckpointHeaders {
     fn headers(&self, path: &str) -> Result<Vec<(String, TensorType)>, Diagnostic> {
-        if let Some(format) = unreadable_format(path) {
-            return Err(crate::exec::diagnostics::not_supported(
-                &format!("reading {format} (`{path}`)"),
-                "convert the file to safetensors first",
-                None,
-            ));
-        }
         self.with_checkpoint(path, |checkpoint| {
             checkpoint
                 .tensors()
@@ -109,17 +102,6 @@ impl HeaderSource for CheckpointHeaders {
                 .collect()
         })
         .map_err(|error| error.to_diagnostic())
-    }
-}
-
-/// The file formats this version cannot read yet, by path suffix.
-fn unreadable_format(path: &str) -> Option<&'static str> {
-    if [".npy", ".npz"].iter().any(|s| path.ends_with(s)) {
-        Some("NumPy files")
-    } else if [".pt", ".pth", ".bin"].iter().any(|s| path.ends_with(s)) {
-        Some("PyTorch files")
-    } else {
-        None
     }
 }
 
@@ -264,7 +246,8 @@ pub fn check(args: &CheckArgs, headers: &CheckpointHeaders, rendering: Rendering
 }
 
 /// The summary `check` prints for a compiled graph (what a run reads, writes and holds), and the
-/// diagnostics of the memory budget when one is given. The Web UI shows the same text.
+/// diagnostics found with it: the memory budget's, when one is given, and what `run` would refuse
+/// about an output. The Web UI shows the same text and diagnostics.
 pub fn summary_report(graph: &PlanGraph, budget: Option<u64>) -> (String, Vec<Diagnostic>) {
     // Memory is estimated for the graph a run executes: the optimized one.
     let mut optimized = graph.clone();
@@ -272,10 +255,21 @@ pub fn summary_report(graph: &PlanGraph, budget: Option<u64>) -> (String, Vec<Di
         Ok(_) => memory::estimate(&optimized),
         Err(_) => memory::estimate(graph),
     };
-    let diagnostics = budget
+    let mut diagnostics: Vec<Diagnostic> = budget
         .and_then(|budget| memory::check_budget(graph, &estimate, budget))
         .into_iter()
         .collect();
+    // What `run` would refuse about an output (a `shard` on a torch file, bf16 for NumPy) is
+    // known from the headers, so `check` reports it too.
+    diagnostics.extend(
+        graph
+            .outputs()
+            .iter()
+            .enumerate()
+            .filter_map(|(index, spec)| {
+                unsupported_output(spec, graph, crate::graph::OutputId::from_index(index))
+            }),
+    );
     let mut summary = summary::summarize(graph);
     summary.memory = estimate;
     let shards = shard_counts(graph, &summary);

@@ -168,6 +168,8 @@ pub(crate) fn type_error(
         TypeError::ViewOutsideOperand { .. }
         | TypeError::FusedStep { .. }
         | TypeError::FusedMalformed { .. } => ("E0414", vec![]),
+        TypeError::LowRank { op, .. } if *op == "lora_merge" => ("E0412", vec![0, 1, 2]),
+        TypeError::LowRank { .. } => ("E0412", vec![0, 1]),
     };
     let described: Vec<String> = involved
         .iter()

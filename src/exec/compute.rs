@@ -14,11 +14,13 @@ use super::budget::Reservation;
 use super::error::KernelError;
 use super::footprint::{plan_slice, STREAM_CHUNK_ELEMENTS};
 use super::kernels::elementwise::ElementwiseOp;
+use super::kernels::lowrank::{self, SvdMethod};
 use super::kernels::program::{ChunkState, ElementwiseProgram};
 use super::kernels::random::{seed_from_plan, RandomDistribution as KernelDistribution};
 use super::kernels::{creators, layout, linalg, slicing};
 use super::tensor_data::TensorData;
 use super::value::{Buffer, Value};
+use crate::graph::ops::linalg::lora_extract_rule;
 use crate::graph::ops::{Create, Elementwise, Layout, Linalg, NodeKind, RandomDistribution};
 use crate::graph::NodeId;
 use crate::plan::ast::{NestedValues, Slice, SliceComponent};
@@ -164,6 +166,30 @@ fn compute_whole(
             }),
         },
         NodeKind::Linalg(Linalg::Matmul) => linalg::matmul(operand(0)?, operand(1)?),
+        // A and B are separate nodes so that each is an ordinary single-output value; each runs
+        // the (deterministic) SVD of W, and keeps its own factor.
+        NodeKind::Linalg(Linalg::PhloraA { rank }) => {
+            lowrank::phlora(operand(0)?, *rank, &SvdMethod::Exact).map(|factors| factors.a)
+        }
+        NodeKind::Linalg(Linalg::PhloraB { rank }) => {
+            lowrank::phlora(operand(0)?, *rank, &SvdMethod::Exact).map(|factors| factors.b)
+        }
+        NodeKind::Linalg(Linalg::PhloraReconstruct { rank }) => {
+            lowrank::phlora_reconstruct(operand(0)?, *rank, &SvdMethod::Exact)
+        }
+        NodeKind::Linalg(Linalg::LoraExtractA { rank, energy }) => {
+            let rule = lora_extract_rule(*rank, *energy);
+            lowrank::lora_extract(operand(0)?, operand(1)?, &rule, &SvdMethod::Exact)
+                .and_then(|factors| pad_rows(factors.a, ty))
+        }
+        NodeKind::Linalg(Linalg::LoraExtractB { rank, energy }) => {
+            let rule = lora_extract_rule(*rank, *energy);
+            lowrank::lora_extract(operand(0)?, operand(1)?, &rule, &SvdMethod::Exact)
+                .and_then(|factors| pad_columns(factors.b, ty))
+        }
+        NodeKind::Linalg(Linalg::LoraMerge { alpha }) => {
+            lowrank::lora_merge(operand(0)?, operand(1)?, operand(2)?, *alpha)
+        }
         NodeKind::Create(create) => create_tensor(create, id),
         _ => Err(KernelError::InvalidArgument {
             op: kind_name(kind),
@@ -180,6 +206,37 @@ fn compute_whole(
             })
         }
     })
+}
+
+/// An A factor (r × in) zero-padded with rows to the planned type: an energy rule may keep
+/// fewer components than the rank the plan typed, and zero components leave B·A unchanged.
+fn pad_rows(factor: TensorData, ty: &TensorType) -> Result<TensorData, KernelError> {
+    if factor.ty() == ty {
+        return Ok(factor);
+    }
+    let mut bytes = factor.into_bytes();
+    bytes.resize(ty.byte_len().unwrap_or(0) as usize, 0);
+    TensorData::new(ty.clone(), bytes)
+}
+
+/// A B factor (out × r) zero-padded with columns to the planned type (see [`pad_rows`]).
+fn pad_columns(factor: TensorData, ty: &TensorType) -> Result<TensorData, KernelError> {
+    if factor.ty() == ty {
+        return Ok(factor);
+    }
+    let width = factor.dtype().bit_size() / 8;
+    let (rows, kept, planned) = match (factor.shape().dims(), ty.shape.dims()) {
+        ([rows, kept], [_, planned]) => (*rows as usize, *kept as usize, *planned as usize),
+        _ => return TensorData::new(ty.clone(), factor.into_bytes()),
+    };
+    let mut bytes = vec![0u8; rows * planned * width];
+    if kept > 0 {
+        for (row, source) in factor.bytes().chunks_exact(kept * width).enumerate() {
+            let start = row * planned * width;
+            bytes[start..start + kept * width].copy_from_slice(source);
+        }
+    }
+    TensorData::new(ty.clone(), bytes)
 }
 
 fn kind_name(kind: &NodeKind) -> &'static str {

@@ -61,3 +61,17 @@ pub fn task_panicked(op: &str, span: Option<Span>) -> Diagnostic {
         "this step",
     )
 }
+
+/// An output whose path, `format`, `shard` or tensor count do not fit together.
+#[cold]
+pub fn unwritable_output(path: &str, problem: &str, span: Option<Span>) -> Diagnostic {
+    at(
+        Diagnostic::error("E0506", format!("cannot write `{path}`: {problem}")),
+        span,
+        "this output",
+    )
+    .with_help(
+        "`.safetensors` files and directories take safetensors (sharded or not), `.pt`/`.pth`/`.bin` \
+         one PyTorch file, `.npy` one tensor and `.npz` NumPy arrays",
+    )
+}

@@ -245,18 +245,16 @@ fn element_bytes(dtype: DType) -> u64 {
     dtype.bit_size().div_ceil(8) as u64
 }
 
-/// Scratch memory of a PHLoRA node: a copy of the matrix, `U`, `S` and `Vh`, in f32 (f64 for
-/// f64 tensors).
+/// Scratch memory of a low-rank node, in f32 (f64 for f64 tensors): for an SVD about five copies
+/// of the matrix (its decoded copy, the bidiagonalization and faer's SVD workspace, see
+/// `docs/lowrank.md`) plus `U`, `S` and `Vh`; for a merge the decoded operands. Counting it lets
+/// independent factorizations run in parallel only as far as the budget holds all of their
+/// workspaces at once.
 fn workspace_bytes(graph: &PlanGraph, id: NodeId) -> u64 {
-    let is_svd = graph.node(id).is_some_and(|n| {
-        matches!(
-            n.kind,
-            NodeKind::Linalg(
-                Linalg::PhloraA { .. } | Linalg::PhloraB { .. } | Linalg::PhloraReconstruct { .. }
-            )
-        )
-    });
-    let Some(source) = operand_type(graph, id, 0).filter(|_| is_svd) else {
+    let Some(node) = graph.node(id) else {
+        return 0;
+    };
+    let Some(source) = operand_type(graph, id, 0) else {
         return 0;
     };
     let [m, n] = *source.shape.dims() else {
@@ -264,7 +262,24 @@ fn workspace_bytes(graph: &PlanGraph, id: NodeId) -> u64 {
     };
     let k = m.min(n);
     let element = if source.dtype == DType::F64 { 8 } else { 4 };
-    (m * n + m * k + k + k * n).saturating_mul(element)
+    let elements = match node.kind {
+        NodeKind::Linalg(
+            Linalg::PhloraA { .. } | Linalg::PhloraB { .. } | Linalg::PhloraReconstruct { .. },
+        ) => 5 * m * n + m * k + k + k * n,
+        // Both operands are decoded before their difference is factorized.
+        NodeKind::Linalg(Linalg::LoraExtractA { .. } | Linalg::LoraExtractB { .. }) => {
+            7 * m * n + m * k + k + k * n
+        }
+        // W, A and B decoded, and B·A accumulated.
+        NodeKind::Linalg(Linalg::LoraMerge { .. }) => {
+            let rank = operand_type(graph, id, 1)
+                .and_then(|a| a.shape.dims().first().copied())
+                .unwrap_or(0);
+            2 * m * n + rank * (m + n)
+        }
+        _ => 0,
+    };
+    elements.saturating_mul(element)
 }
 
 fn operand_type(graph: &PlanGraph, id: NodeId, position: usize) -> Option<&TensorType> {

@@ -21,6 +21,8 @@ pub mod dump;
 pub mod error;
 pub mod footprint;
 pub mod kernels;
+mod output_kind;
+mod output_writer;
 pub mod outputs;
 mod prepare;
 pub mod progress;

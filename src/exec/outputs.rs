@@ -8,17 +8,21 @@
 //! inputs' `__metadata__`, `format: pt` when they have no format, and the provenance entries).
 //! Stores then write through [`Outputs::write_at`] from any thread; [`Outputs::publish`]
 //! publishes every output atomically, only after the whole run succeeded. In a dry run no writer
-//! is created and writes are only counted. [`unsupported_output`] names outputs this version
-//! cannot write (torch, numpy and DCP formats), so a run refuses them before it starts.
+//! is created and writes are only counted. Each output is written in the format its path and
+//! `format` name (`output_kind.rs`): safetensors, one PyTorch file, one `.npy` array or an
+//! `.npz`, through the writers of `output_writer.rs`; [`unsupported_output`] names outputs that
+//! cannot be written (a `shard` on a PyTorch file, a bf16 tensor for NumPy, DCP), so a run
+//! refuses them before it starts.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-use super::diagnostics;
+use super::output_kind::{output_problem, OutputKind};
+use super::output_writer::OutputWriter;
 use super::progress::Progress;
 use crate::diagnostics::Diagnostic;
 use crate::graph::{NodeId, NodeKind, OutputId, OutputSpec, PlanGraph};
-use crate::io::{output_metadata, CheckpointWriter, IoError, OutputLayout, WriterOptions};
+use crate::io::{output_metadata, IoError, OutputLayout, WriterOptions};
 use crate::plan::ast::ShardSize;
 
 /// Path suffixes that name one file rather than a directory.
@@ -35,29 +39,14 @@ pub fn shard_budget(spec: &OutputSpec, default: Option<u64>) -> Option<u64> {
     }
 }
 
-/// A diagnostic when this version cannot write `spec` (only safetensors is written so far).
+/// A diagnostic when `spec` cannot be written: its path, `format`, `shard`, tensor count or a
+/// dtype do not fit its file format, or the format is one this version does not write (DCP).
 pub fn unsupported_output(
     spec: &OutputSpec,
     graph: &PlanGraph,
     id: OutputId,
 ) -> Option<Diagnostic> {
-    let torch_path = [".pt", ".pth", ".bin"]
-        .iter()
-        .any(|s| spec.path.ends_with(s));
-    let numpy_path = [".npy", ".npz"].iter().any(|s| spec.path.ends_with(s));
-    let what = match spec.format.as_deref() {
-        Some("safetensors") | None if !torch_path && !numpy_path => return None,
-        Some("torch") | None if torch_path => "writing PyTorch files",
-        Some("numpy") | None if numpy_path => "writing NumPy files",
-        Some("dcp") => "writing distributed (DCP) checkpoints",
-        _ => "writing this output format",
-    };
-    let span = graph.stores_of(id).first().and_then(|&s| graph.span(s));
-    Some(diagnostics::not_supported(
-        &format!("{what} (`{}`)", spec.path),
-        "write safetensors instead: a path ending in `.safetensors`, or a directory",
-        span,
-    ))
+    output_problem(spec, graph, id)
 }
 
 /// How outputs are written.
@@ -85,7 +74,7 @@ struct Target {
 /// Every output of a run, laid out and ready to be filled.
 #[derive(Debug)]
 pub struct Outputs {
-    writers: Vec<Option<CheckpointWriter>>,
+    writers: Vec<Option<OutputWriter>>,
     paths: Vec<PathBuf>,
     targets: HashMap<NodeId, Target>,
 }
@@ -117,15 +106,20 @@ impl Outputs {
                     );
                 }
             }
-            let layout =
-                OutputLayout::plan(tensors, shard_budget(spec, options.default_shard_bytes))?;
+            // `prepare` refuses an output whose kind does not resolve before outputs are created.
+            let kind = OutputKind::resolve(spec).unwrap_or(OutputKind::Safetensors);
+            let shard_bytes = shard_budget(spec, options.default_shard_bytes);
             paths.push(PathBuf::from(&spec.path));
             writers.push(if options.dry_run {
+                // The layout is still planned, so a dry run refuses what a real run would.
+                OutputLayout::plan(tensors, shard_bytes)?;
                 None
             } else {
-                Some(CheckpointWriter::create(
+                Some(OutputWriter::create(
                     &spec.path,
-                    layout,
+                    kind,
+                    tensors,
+                    shard_bytes,
                     metadata.clone(),
                     WriterOptions {
                         inputs: options.input_paths.clone(),

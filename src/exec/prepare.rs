@@ -5,8 +5,7 @@
 //! the plan names them with) and returns a [`Prepared`] run — the elementwise program of every
 //! live elementwise node, each node's [`Execution`] and [`Footprint`] — or the diagnostics of
 //! what cannot run: a load whose checkpoint or tensor is not open, an elementwise op the kernels
-//! refuse for its dtypes (e.g. arithmetic on booleans), PHLoRA (its SVD kernel comes in a later
-//! version), and outputs in a format this version does not write.
+//! refuse for its dtypes (e.g. arithmetic on booleans), and outputs in a format this version does not write.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -16,7 +15,7 @@ use super::footprint::{footprint, Execution, Footprint};
 use super::kernels::program::ElementwiseProgram;
 use super::outputs::unsupported_output;
 use crate::diagnostics::Diagnostic;
-use crate::graph::ops::{Linalg, NodeKind};
+use crate::graph::ops::NodeKind;
 use crate::graph::{Liveness, NodeId, OutputId, PlanGraph};
 use crate::io::{Checkpoint, IoError};
 
@@ -99,13 +98,6 @@ pub fn prepare(
                     }
                 }
             }
-            NodeKind::Linalg(
-                Linalg::PhloraA { .. } | Linalg::PhloraB { .. } | Linalg::PhloraReconstruct { .. },
-            ) => problems.push(diagnostics::not_supported(
-                "PHLoRA (its singular value decomposition)",
-                "phlora runs in a later version; the plan checks, but cannot run yet",
-                span,
-            )),
             _ => {}
         }
         execution.insert(id, Execution::of(graph, &liveness, id));

@@ -231,6 +231,8 @@ pub enum Op {
     Concat(Concat),
     Phlora(Phlora),
     PhloraInPlace(PhloraInPlace),
+    LoraExtract(LoraExtract),
+    LoraMerge(LoraMerge),
     Prefixes(Prefixes),
     Set(Set),
     Exit,
@@ -276,6 +278,8 @@ impl Op {
             Op::Concat(_) => "concat",
             Op::Phlora(_) => "phlora",
             Op::PhloraInPlace(_) => "phlora_",
+            Op::LoraExtract(_) => "lora_extract",
+            Op::LoraMerge(_) => "lora_merge",
             Op::Prefixes(_) => "prefixes",
             Op::Set(_) => "set",
             Op::Exit => "exit",
@@ -285,7 +289,7 @@ impl Op {
 }
 
 /// Every op name, for "unknown op" suggestions and completion.
-pub const OP_NAMES: [&str; 39] = [
+pub const OP_NAMES: [&str; 41] = [
     "help",
     "dump",
     "diff",
@@ -321,6 +325,8 @@ pub const OP_NAMES: [&str; 39] = [
     "concat",
     "phlora",
     "phlora_",
+    "lora_extract",
+    "lora_merge",
     "prefixes",
     "set",
     "exit",
@@ -544,6 +550,30 @@ pub struct Phlora {
 pub struct PhloraInPlace {
     pub target: Spanned<TensorRef>,
     pub rank: Spanned<u64>,
+}
+
+/// `lora_extract` (ours): for each match of `tuned`, `base` (a template against it) names the
+/// base tensor; ΔW = tuned − base is factorized into `target_a` (r × in) and `target_b`
+/// (out × r), both templates against `tuned`. `energy` keeps the fewest components reaching that
+/// fraction of Σσ², at most `rank`, zero-padding the factors to `rank`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoraExtract {
+    pub tuned: Spanned<TensorRef>,
+    pub base: Spanned<TensorRef>,
+    pub target_a: Spanned<TensorRef>,
+    pub target_b: Spanned<TensorRef>,
+    pub rank: Spanned<u64>,
+    pub energy: Option<Spanned<f64>>,
+}
+
+/// `lora_merge` (ours): each match of `target` becomes W + (alpha / r)·B·A, with `lora_a` and
+/// `lora_b` templates against it and r the rows of A.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoraMerge {
+    pub target: Spanned<TensorRef>,
+    pub lora_a: Spanned<TensorRef>,
+    pub lora_b: Spanned<TensorRef>,
+    pub alpha: Spanned<f64>,
 }
 
 /// `help`, `help: <op>`, `help: assert`, `help: {assert: <op>}`.

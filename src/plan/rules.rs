@@ -26,8 +26,8 @@ pub use self::session::{
     LOAD_FORMATS, OUTPUT_FORMATS, SAVE_FORMATS,
 };
 pub use self::values::{
-    at_least, bounds, clamp_bounds, distinct_factors, distribution, eps, permutation, rectangular,
-    reshape_shape, split_sizes,
+    at_least, bounds, clamp_bounds, distinct_factors, distribution, energy_fraction, eps,
+    finite_alpha, permutation, rectangular, reshape_shape, split_sizes,
 };
 
 use crate::diagnostics::Diagnostic;

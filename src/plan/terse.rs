@@ -25,6 +25,7 @@ mod creation;
 pub mod diagnostics;
 mod expression;
 pub mod grammar;
+mod lowrank;
 mod plan;
 pub mod printer;
 mod session;

@@ -16,6 +16,7 @@ pub mod assertions;
 pub mod creation_ops;
 pub mod fields;
 pub mod lower;
+pub mod lowrank_ops;
 pub mod merge;
 pub mod node;
 pub mod print;

@@ -32,7 +32,7 @@ const fn op(
 }
 
 /// Every op, in the order of [`OP_NAMES`].
-pub const OPS: [OpHelp; 39] = [
+pub const OPS: [OpHelp; 41] = [
     op(
         "help",
         "Show help on an op or an assertion.",
@@ -244,6 +244,18 @@ pub const OPS: [OpHelp; 39] = [
         "phlora_: {target: w, rank: 64}",
     ),
     op(
+        "lora_extract",
+        "Factor tuned − base into LoRA factors A (r × in) and B (out × r); `energy` keeps fewer components.",
+        "tuned::h.\\1.lora_A, tuned::h.\\1.lora_B = lora_extract(tuned::h.(\\d+).w, base::h.\\1.w, rank=8)",
+        "lora_extract: {tuned: 'tuned::h.(\\d+).w', base: 'base::h.\\1.w', target_a: 'tuned::h.\\1.lora_A', target_b: 'tuned::h.\\1.lora_B', rank: 8}",
+    ),
+    op(
+        "lora_merge",
+        "Merge a LoRA adapter in place: W += (alpha / r) · B @ A.",
+        "lora_merge_(w, w_lora_A, w_lora_B, alpha=16)",
+        "lora_merge: {target: w, lora_a: w_lora_A, lora_b: w_lora_B, alpha: 16}",
+    ),
+    op(
         "prefixes",
         "List, add, remove or rename aliases.",
         "prefixes add a",
@@ -453,6 +465,8 @@ mod tests {
 
     #[test]
     fn every_op_and_assertion_has_help_in_order() {
+        assert_eq!(OPS.len(), OP_NAMES.len());
+        assert_eq!(ASSERTIONS.len(), ASSERT_NAMES.len());
         for (help, name) in OPS.iter().zip(OP_NAMES) {
             assert_eq!(help.name, name);
         }

@@ -826,6 +826,31 @@ fn simple_op(scope: Scope) -> BoxedStrategy<Op> {
                 rank: sp(rank)
             }
         )),
+        (
+            source_with_templates(scope, false, false, 3),
+            positive(),
+            prop::option::of((1u32..=1000).prop_map(|n| f64::from(n) / 1000.0))
+        )
+            .prop_filter("factor names differ", |((_, templates), _, _)| templates[1]
+                != templates[2])
+            .prop_map(
+                |((tuned, templates), rank, energy)| Op::LoraExtract(LoraExtract {
+                    tuned,
+                    base: templates[0].clone(),
+                    target_a: templates[1].clone(),
+                    target_b: templates[2].clone(),
+                    rank: sp(rank),
+                    energy: energy.map(sp),
+                })
+            ),
+        (source_with_templates(scope, false, false, 2), number()).prop_map(
+            |((target, templates), alpha)| Op::LoraMerge(LoraMerge {
+                target,
+                lora_a: templates[0].clone(),
+                lora_b: templates[1].clone(),
+                alpha: sp(alpha),
+            })
+        ),
         prefixes().prop_map(Op::Prefixes),
         set().prop_map(Op::Set),
         Just(Op::Exit),

@@ -18,7 +18,7 @@ use crate::plan::ast::{
 };
 
 /// The `from_b` tensor for one `from_a` match.
-fn second_operand(
+pub(super) fn second_operand(
     draft: &mut Draft,
     op: &str,
     first: &Matched,

@@ -14,6 +14,7 @@ mod assertions;
 mod create;
 mod inspect;
 mod layout;
+mod lora;
 mod mapping;
 mod phlora;
 mod session_ops;
@@ -72,6 +73,8 @@ pub(crate) fn lower(draft: &mut Draft, step: &Spanned<Step>) {
         Op::Rand(rand) => create::rand(draft, rand),
         Op::Phlora(phlora) => phlora::phlora(draft, phlora),
         Op::PhloraInPlace(phlora) => phlora::phlora_in_place(draft, phlora),
+        Op::LoraExtract(extract) => lora::lora_extract(draft, extract),
+        Op::LoraMerge(merge) => lora::lora_merge(draft, merge),
         Op::Prefixes(prefixes) => session_ops::prefixes(draft, prefixes),
         Op::Set(set) => session_ops::set(draft, set),
         Op::Exit => {

@@ -6,10 +6,14 @@
 //! `W` of shape `[out, in]` and clamps the rank to `r = min(rank, out, in)`: factor A is `[r, in]`,
 //! factor B is `[out, r]` (so `B @ A` approximates `W`), and the in-place reconstruction keeps
 //! `W`'s type. The SVD runs in f32/f64 whatever the storage dtype, so half precision is accepted.
+//! `lora_extract` (A and B of `tuned − base`) and `lora_merge` (`W + (alpha / r)·B·A`) take their
+//! type rules from the low-rank kernels, so the compiler refuses exactly what the kernels would.
 
 use serde_json::Value;
 
 use super::{Arity, TypeError};
+use crate::exec::error::KernelError;
+use crate::exec::kernels::lowrank::{self, RankRule};
 use crate::tensor::{DType, Shape, TensorType};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +31,22 @@ pub enum Linalg {
     PhloraReconstruct {
         rank: u64,
     },
+    /// `lora_extract`'s A factor of `tuned − base` (operands: base, tuned), shape
+    /// `[min(rank, out, in), in]`; with `energy` the kept rank may be lower and the factor is
+    /// zero-padded to that shape.
+    LoraExtractA {
+        rank: u64,
+        energy: Option<f64>,
+    },
+    /// `lora_extract`'s B factor (operands: base, tuned), shape `[out, min(rank, out, in)]`.
+    LoraExtractB {
+        rank: u64,
+        energy: Option<f64>,
+    },
+    /// `W + (alpha / r)·B·A` (operands: W, A, B), shape of `W`.
+    LoraMerge {
+        alpha: f64,
+    },
 }
 
 impl Linalg {
@@ -36,12 +56,18 @@ impl Linalg {
             Linalg::PhloraA { .. } => "phlora_a",
             Linalg::PhloraB { .. } => "phlora_b",
             Linalg::PhloraReconstruct { .. } => "phlora_reconstruct",
+            Linalg::LoraExtractA { .. } => "lora_extract_a",
+            Linalg::LoraExtractB { .. } => "lora_extract_b",
+            Linalg::LoraMerge { .. } => "lora_merge",
         }
     }
 
     pub fn arity(&self) -> Arity {
         match self {
-            Linalg::Matmul => Arity::Exactly(2),
+            Linalg::Matmul | Linalg::LoraExtractA { .. } | Linalg::LoraExtractB { .. } => {
+                Arity::Exactly(2)
+            }
+            Linalg::LoraMerge { .. } => Arity::Exactly(3),
             _ => Arity::Exactly(1),
         }
     }
@@ -52,6 +78,14 @@ impl Linalg {
             Linalg::PhloraA { rank }
             | Linalg::PhloraB { rank }
             | Linalg::PhloraReconstruct { rank } => vec![("rank", Value::from(*rank))],
+            Linalg::LoraExtractA { rank, energy } | Linalg::LoraExtractB { rank, energy } => {
+                let mut parameters = vec![("rank", Value::from(*rank))];
+                if let Some(energy) = energy {
+                    parameters.push(("energy", Value::from(*energy)));
+                }
+                parameters
+            }
+            Linalg::LoraMerge { alpha } => vec![("alpha", Value::from(*alpha))],
         }
     }
 
@@ -71,7 +105,54 @@ impl Linalg {
                 };
                 Ok(TensorType::new(w.dtype, Shape::new(shape)))
             }
+            Linalg::LoraExtractA { rank, energy } | Linalg::LoraExtractB { rank, energy } => {
+                let (a, b) = lora_extract_factor_types(inputs[0], inputs[1], *rank, *energy)?;
+                Ok(if matches!(self, Linalg::LoraExtractA { .. }) {
+                    a
+                } else {
+                    b
+                })
+            }
+            Linalg::LoraMerge { .. } => lowrank::lora_merge_type(inputs[0], inputs[1], inputs[2])
+                .map_err(|error| low_rank_error("lora_merge", error)),
         }
+    }
+}
+
+/// The rank rule of `lora_extract`: `rank` components, or with `energy` the fewest reaching that
+/// fraction of Σσ², at most `rank`.
+pub fn lora_extract_rule(rank: u64, energy: Option<f64>) -> RankRule {
+    match energy {
+        None => RankRule::Fixed(rank),
+        Some(fraction) => RankRule::Energy {
+            fraction,
+            max_rank: Some(rank),
+        },
+    }
+}
+
+/// The factor types of `lora_extract`, from the kernels' rule: with `energy` the rank depends on
+/// the values, so the factors are typed at the cap `min(rank, out, in)` (and zero-padded to it).
+pub fn lora_extract_factor_types(
+    base: &TensorType,
+    tuned: &TensorType,
+    rank: u64,
+    energy: Option<f64>,
+) -> Result<(TensorType, TensorType), TypeError> {
+    let error = |error| low_rank_error("lora_extract", error);
+    lowrank::lora_extract_types(base, tuned, &lora_extract_rule(rank, energy)).map_err(error)?;
+    lowrank::lora_extract_types(base, tuned, &RankRule::Fixed(rank))
+        .map_err(error)?
+        .ok_or_else(|| TypeError::LowRank {
+            op: "lora_extract",
+            reason: "a fixed rank always has static factor types".to_string(),
+        })
+}
+
+fn low_rank_error(op: &'static str, error: KernelError) -> TypeError {
+    TypeError::LowRank {
+        op,
+        reason: error.to_string(),
     }
 }
 

@@ -278,6 +278,12 @@ pub enum TypeError {
     FusedMalformed {
         reason: String,
     },
+    /// A low-rank op (`lora_extract`, `lora_merge`) refused its operands or arguments; `reason`
+    /// is the kernels' own type rule's message.
+    LowRank {
+        op: &'static str,
+        reason: String,
+    },
 }
 
 impl fmt::Display for TypeError {
@@ -391,6 +397,7 @@ impl fmt::Display for TypeError {
             ),
             TypeError::FusedStep { step, error } => write!(f, "fused step {step}: {error}"),
             TypeError::FusedMalformed { reason } => write!(f, "malformed fused program: {reason}"),
+            TypeError::LowRank { reason, .. } => write!(f, "{reason}"),
         }
     }
 }

@@ -253,6 +253,32 @@ pub fn distinct_factors(a: &Spanned<TensorRef>, b: &Spanned<TensorRef>) -> Check
     .with_label(a.span, "`target_a`")])
 }
 
+/// A LoRA energy threshold: a fraction of Σσ² in (0, 1].
+pub fn energy_fraction(energy: &Spanned<f64>) -> Checked {
+    if energy.node > 0.0 && energy.node <= 1.0 {
+        return Ok(());
+    }
+    Err(vec![diagnostics::invalid_argument(
+        &format!("energy must be in (0, 1], got {}", energy.node),
+        "not a fraction of the spectrum's energy",
+        energy.span,
+        "write the fraction of Σσ² to keep, e.g. `energy: 0.9`",
+    )])
+}
+
+/// A LoRA merge scale `alpha`: a finite number.
+pub fn finite_alpha(alpha: &Spanned<f64>) -> Checked {
+    if alpha.node.is_finite() {
+        return Ok(());
+    }
+    Err(vec![diagnostics::invalid_argument(
+        &format!("alpha must be finite, got {}", alpha.node),
+        "not finite",
+        alpha.span,
+        "write the adapter's `lora_alpha` (the merge scales B·A by alpha / r)",
+    )])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -112,6 +112,9 @@ pub fn lower_call(
         Rule::rand_call => creation::rand(builder, &arguments, destinations)?,
         Rule::concat_call => creation::concat(builder, &arguments, destinations)?,
         Rule::split_call => creation::split(builder, &arguments, destinations)?,
+        Rule::lora_extract_call => {
+            super::lowrank::lora_extract(builder, &arguments, destinations, keyword_span)?
+        }
         _ => creation::phlora(builder, &arguments, destinations, keyword_span)?,
     };
     Ok((op, keyword_span))
@@ -166,7 +169,7 @@ pub fn lower_in_place(builder: &Builder, call: Pair<'_, Rule>) -> Parsed<(Op, Sp
 }
 
 /// A call's rule, the span of its function name and its arguments.
-fn call_parts<'i>(
+pub(super) fn call_parts<'i>(
     builder: &Builder,
     call: Pair<'i, Rule>,
 ) -> Parsed<(Rule, Span, Vec<Pair<'i, Rule>>)> {

@@ -62,7 +62,9 @@ pub fn describe(rule: Rule) -> &'static str {
         | Rule::kw_reshape_
         | Rule::kw_cast_
         | Rule::kw_fill_
-        | Rule::kw_phlora_ => "an in-place call such as `clamp_(x, min=0)`",
+        | Rule::kw_phlora_
+        | Rule::lora_merge_in_place
+        | Rule::kw_lora_merge_ => "an in-place call such as `clamp_(x, min=0)`",
         Rule::assignment | Rule::destinations => "a tensor reference",
         Rule::bind_new => "`=`",
         Rule::store_into => "`<-`",
@@ -100,7 +102,9 @@ pub fn describe(rule: Rule) -> &'static str {
         | Rule::kw_rand
         | Rule::kw_concat
         | Rule::kw_split
-        | Rule::kw_phlora => "a function call",
+        | Rule::kw_phlora
+        | Rule::lora_extract_call
+        | Rule::kw_lora_extract => "a function call",
         Rule::clamp_bound => "`min=` or `max=`",
         Rule::kw_min => "`min=`",
         Rule::kw_max => "`max=`",
@@ -108,6 +112,8 @@ pub fn describe(rule: Rule) -> &'static str {
         Rule::seed_argument | Rule::kw_seed => "`seed=`",
         Rule::dim_argument | Rule::kw_dim => "`dim=`",
         Rule::rank_argument | Rule::kw_rank => "`rank=`",
+        Rule::energy_argument | Rule::kw_energy => "`energy=`",
+        Rule::alpha_argument | Rule::kw_alpha => "`alpha=`",
         Rule::delete_original_argument | Rule::kw_delete_original => "`delete_original=`",
         Rule::require_missing_dest_argument | Rule::kw_require_missing_dest => {
             "`require_missing_dest=`"

@@ -182,6 +182,14 @@ fn print_op(out: &mut String, op: &Op, depth: usize) {
         Op::Concat(c) => concat_line(c),
         Op::Phlora(p) => phlora_line(p),
         Op::PhloraInPlace(p) => format!("phlora_({}, rank={})", reference(&p.target), p.rank.node),
+        Op::LoraExtract(l) => lora_extract_line(l),
+        Op::LoraMerge(l) => format!(
+            "lora_merge_({}, {}, {}, alpha={})",
+            reference(&l.target),
+            reference(&l.lora_a),
+            reference(&l.lora_b),
+            number(l.alpha.node)
+        ),
         Op::Prefixes(p) => prefixes_line(p),
         Op::Set(set) => set_line(set),
         Op::Exit => "exit".to_string(),
@@ -333,6 +341,22 @@ fn concat_line(concat: &Concat) -> String {
     let mut text = format!("{} = concat({}", reference(&concat.to), sources.join(", "));
     if let Some(dim) = &concat.dim {
         let _ = write!(text, ", dim={}", dim.node);
+    }
+    text.push(')');
+    text
+}
+
+fn lora_extract_line(extract: &LoraExtract) -> String {
+    let mut text = format!(
+        "{}, {} = lora_extract({}, {}, rank={}",
+        reference(&extract.target_a),
+        reference(&extract.target_b),
+        reference(&extract.tuned),
+        reference(&extract.base),
+        extract.rank.node
+    );
+    if let Some(energy) = &extract.energy {
+        let _ = write!(text, ", energy={}", number(energy.node));
     }
     text.push(')');
     text

@@ -12,6 +12,7 @@ use super::calls::{from_to_op, lower_in_place, Destinations};
 use super::diagnostics;
 use super::expression::{lower_bind, lower_store, parse_expression};
 use super::grammar::Rule;
+use super::lowrank;
 use super::session;
 use super::tensor_ref::{parse_reference, Role};
 use super::values::{finish, keep, parse_number, parse_string, significant, Builder, Parsed};
@@ -30,6 +31,7 @@ pub fn parse_step(builder: &Builder, pair: Pair<'_, Rule>) -> Parsed<Spanned<Ste
         | Rule::cast_in_place
         | Rule::fill_in_place
         | Rule::phlora_in_place => lower_in_place(builder, pair)?,
+        Rule::lora_merge_in_place => lowrank::lora_merge(builder, pair)?,
         _ => parse_keyword_statement(builder, pair)?,
     };
     let keyword = Spanned::new(op.name().to_string(), keyword_span);

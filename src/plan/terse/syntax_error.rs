@@ -14,7 +14,7 @@ use crate::plan::ast::{ASSERT_NAMES, OP_NAMES};
 use pest::error::{ErrorVariant, InputLocation};
 
 /// The functions of the terse syntax, for "did you mean" on a misspelled call.
-const FUNCTIONS: [&str; 16] = [
+const FUNCTIONS: [&str; 18] = [
     "clamp",
     "reshape",
     "permute",
@@ -31,6 +31,8 @@ const FUNCTIONS: [&str; 16] = [
     "cast_",
     "fill_",
     "phlora_",
+    "lora_extract",
+    "lora_merge_",
 ];
 
 /// The statement keywords, for "did you mean" on a misspelled statement.
@@ -40,7 +42,7 @@ const STATEMENTS: [&str; 15] = [
 ];
 
 /// How each YAML op is written in the terse syntax, for a line that starts with an op name.
-pub const OP_FORMS: [(&str, &str); 39] = [
+pub const OP_FORMS: [(&str, &str); 41] = [
     ("help", "help [OP]"),
     ("dump", "dump [REF] [format=…] [verbosity=…]"),
     ("diff", "diff LEFT RIGHT [eps=…]"),
@@ -76,6 +78,8 @@ pub const OP_FORMS: [(&str, &str); 39] = [
     ("concat", "TO = concat(A, B)"),
     ("phlora", "A, B = phlora(TARGET, rank=…)"),
     ("phlora_", "phlora_(TARGET, rank=…)"),
+    ("lora_extract", "A, B = lora_extract(TUNED, BASE, rank=…)"),
+    ("lora_merge", "lora_merge_(TARGET, A, B, alpha=…)"),
     ("prefixes", "prefixes [add|remove|rename …]"),
     ("set", "set [dry-run=…] [preview=…] [verbose=…]"),
     ("exit", "exit"),

@@ -304,9 +304,10 @@ pub(crate) enum Lowering {
 /// One table of ops: each op's name and how its payload is lowered.
 pub(crate) type OpTable = &'static [(&'static str, Lowering)];
 
-const OP_TABLES: [OpTable; 3] = [
+const OP_TABLES: [OpTable; 4] = [
     super::tensor_ops::OPS,
     super::creation_ops::OPS,
+    super::lowrank_ops::OPS,
     super::session_ops::OPS,
 ];
 

@@ -350,6 +350,24 @@ fn payload(op: &Op) -> Flow {
             map.push(("target", reference(&phlora.target)));
             map.push(("rank", word(&phlora.rank.to_string())));
         }
+        Op::LoraExtract(extract) => {
+            map.push(("tuned", reference(&extract.tuned)));
+            map.push(("base", reference(&extract.base)));
+            map.push(("target_a", reference(&extract.target_a)));
+            map.push(("target_b", reference(&extract.target_b)));
+            map.push(("rank", word(&extract.rank.to_string())));
+            optional(
+                &mut map,
+                "energy",
+                extract.energy.as_ref().map(|e| number(e.node)),
+            );
+        }
+        Op::LoraMerge(merge) => {
+            map.push(("target", reference(&merge.target)));
+            map.push(("lora_a", reference(&merge.lora_a)));
+            map.push(("lora_b", reference(&merge.lora_b)));
+            map.push(("alpha", number(merge.alpha.node)));
+        }
         Op::Prefixes(prefixes) => match prefixes {
             Prefixes::List => {}
             Prefixes::Add { alias } => {
