@@ -35,6 +35,19 @@ fn find_program(candidates: &[&str], variable: &str) -> Option<PathBuf> {
         .find(|path| path.exists())
 }
 
+/// Installs Chromium and chromedriver once per test run with the repository's own script (what
+/// .ci/run uses), so a fresh machine runs these tests without a manual install.
+fn install_browser() {
+    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install-browser.sh");
+        let status = Command::new("bash").arg(script).status();
+        if !matches!(status, Ok(status) if status.success()) {
+            eprintln!("{script} could not install chromium and chromium-driver: {status:?}");
+        }
+    });
+}
+
 /// chromedriver, killed when dropped.
 struct Driver {
     child: Child,
@@ -43,8 +56,12 @@ struct Driver {
 
 impl Driver {
     fn start() -> Driver {
-        let program =
-            find_program(&["/usr/bin/chromedriver"], "CHROMEDRIVER").unwrap_or_else(|| {
+        let program = find_program(&["/usr/bin/chromedriver"], "CHROMEDRIVER")
+            .or_else(|| {
+                install_browser();
+                find_program(&["/usr/bin/chromedriver"], "CHROMEDRIVER")
+            })
+            .unwrap_or_else(|| {
                 panic!(
                     "chromedriver not found (looked for /usr/bin/chromedriver and $CHROMEDRIVER): \
                  install Debian's chromium and chromium-driver (`apt-get install -y chromium \
