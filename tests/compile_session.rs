@@ -305,6 +305,7 @@ fn phlora_factors_are_shaped_by_the_clamped_rank_and_the_source_is_deleted() {
         rank: sp(4),
         delete_original: None,
         require_missing_dest: None,
+        svd: SvdOptions::default(),
     }));
     let effect = session.apply(&phlora).unwrap();
     assert_eq!(effect.created.len(), 4);
@@ -320,6 +321,7 @@ fn phlora_factors_are_shaped_by_the_clamped_rank_and_the_source_is_deleted() {
     let one_d = step(Op::PhloraInPlace(PhloraInPlace {
         target: r("ln_f.weight"),
         rank: sp(2),
+        svd: SvdOptions::default(),
     }));
     assert_eq!(codes(&session.apply(&one_d).unwrap_err()), vec!["E0412"]);
 }

@@ -347,6 +347,7 @@ fn cases() -> Vec<(&'static str, Op)> {
                 rank: s(16),
                 delete_original: None,
                 require_missing_dest: None,
+                svd: SvdOptions::default(),
             }),
         ),
         (
@@ -358,6 +359,7 @@ fn cases() -> Vec<(&'static str, Op)> {
                 rank: s(4),
                 delete_original: Some(s(false)),
                 require_missing_dest: Some(s(false)),
+                svd: SvdOptions::default(),
             }),
         ),
         (
@@ -365,6 +367,35 @@ fn cases() -> Vec<(&'static str, Op)> {
             Op::PhloraInPlace(PhloraInPlace {
                 target: r("w"),
                 rank: s(8),
+                svd: SvdOptions::default(),
+            }),
+        ),
+        (
+            "phlora_: {target: w, rank: 8, method: randomized, oversampling: 4, power_iterations: 1, seed: 7}",
+            Op::PhloraInPlace(PhloraInPlace {
+                target: r("w"),
+                rank: s(8),
+                svd: SvdOptions {
+                    method: Some(s(SvdMethodName::Randomized)),
+                    oversampling: Some(s(4)),
+                    power_iterations: Some(s(1)),
+                    seed: Some(s(7)),
+                },
+            }),
+        ),
+        (
+            "phlora: {target: w, target_a: a, target_b: b, rank: 4, method: exact}",
+            Op::Phlora(Phlora {
+                target: r("w"),
+                target_a: r("a"),
+                target_b: r("b"),
+                rank: s(4),
+                delete_original: None,
+                require_missing_dest: None,
+                svd: SvdOptions {
+                    method: Some(s(SvdMethodName::Exact)),
+                    ..SvdOptions::default()
+                },
             }),
         ),
         (
@@ -372,10 +403,24 @@ fn cases() -> Vec<(&'static str, Op)> {
             Op::LoraExtract(LoraExtract {
                 tuned: r("(.*)\\.weight"),
                 base: r("b.\\1.weight"),
-                target_a: r("\\1.lora_A.weight"),
-                target_b: r("\\1.lora_B.weight"),
+                factors: Some((r("\\1.lora_A.weight"), r("\\1.lora_B.weight"))),
                 rank: s(8),
                 energy: None,
+                svd: SvdOptions::default(),
+            }),
+        ),
+        (
+            "lora_extract: {tuned: '(.*)\\.weight', base: 'b.\\1.weight', rank: 8, method: randomized}",
+            Op::LoraExtract(LoraExtract {
+                tuned: r("(.*)\\.weight"),
+                base: r("b.\\1.weight"),
+                factors: None,
+                rank: s(8),
+                energy: None,
+                svd: SvdOptions {
+                    method: Some(s(SvdMethodName::Randomized)),
+                    ..SvdOptions::default()
+                },
             }),
         ),
         (
@@ -383,10 +428,10 @@ fn cases() -> Vec<(&'static str, Op)> {
             Op::LoraExtract(LoraExtract {
                 tuned: r("w"),
                 base: r("v"),
-                target_a: r("a"),
-                target_b: r("b"),
+                factors: Some((r("a"), r("b"))),
                 rank: s(4),
                 energy: Some(s(0.9)),
+                svd: SvdOptions::default(),
             }),
         ),
         (

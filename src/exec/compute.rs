@@ -14,13 +14,13 @@ use super::budget::Reservation;
 use super::error::KernelError;
 use super::footprint::{plan_slice, STREAM_CHUNK_ELEMENTS};
 use super::kernels::elementwise::ElementwiseOp;
-use super::kernels::lowrank::{self, SvdMethod};
+use super::kernels::lowrank;
 use super::kernels::program::{ChunkState, ElementwiseProgram};
 use super::kernels::random::{seed_from_plan, RandomDistribution as KernelDistribution};
 use super::kernels::{creators, layout, linalg, slicing};
 use super::tensor_data::TensorData;
 use super::value::{Buffer, Value};
-use crate::graph::ops::linalg::lora_extract_rule;
+use crate::graph::ops::linalg::{lora_extract_packed, lora_extract_rule};
 use crate::graph::ops::{Create, Elementwise, Layout, Linalg, NodeKind, RandomDistribution};
 use crate::graph::NodeId;
 use crate::plan::ast::{NestedValues, Slice, SliceComponent};
@@ -166,26 +166,30 @@ fn compute_whole(
             }),
         },
         NodeKind::Linalg(Linalg::Matmul) => linalg::matmul(operand(0)?, operand(1)?),
-        // A and B are separate nodes so that each is an ordinary single-output value; each runs
-        // the (deterministic) SVD of W, and keeps its own factor.
-        NodeKind::Linalg(Linalg::PhloraA { rank }) => {
-            lowrank::phlora(operand(0)?, *rank, &SvdMethod::Exact).map(|factors| factors.a)
+        // One SVD yields both factors, packed A then B; the graph views each out of the buffer.
+        NodeKind::Linalg(Linalg::PhloraFactors { rank, method }) => {
+            lowrank::phlora(operand(0)?, *rank, method)
+                .and_then(|factors| pack(factors.a, factors.b, ty))
         }
-        NodeKind::Linalg(Linalg::PhloraB { rank }) => {
-            lowrank::phlora(operand(0)?, *rank, &SvdMethod::Exact).map(|factors| factors.b)
+        NodeKind::Linalg(Linalg::PhloraReconstruct { rank, method }) => {
+            lowrank::phlora_reconstruct(operand(0)?, *rank, method)
         }
-        NodeKind::Linalg(Linalg::PhloraReconstruct { rank }) => {
-            lowrank::phlora_reconstruct(operand(0)?, *rank, &SvdMethod::Exact)
-        }
-        NodeKind::Linalg(Linalg::LoraExtractA { rank, energy }) => {
+        NodeKind::Linalg(Linalg::LoraExtractFactors {
+            rank,
+            energy,
+            method,
+        }) => {
             let rule = lora_extract_rule(*rank, *energy);
-            lowrank::lora_extract(operand(0)?, operand(1)?, &rule, &SvdMethod::Exact)
-                .and_then(|factors| pad_rows(factors.a, ty))
-        }
-        NodeKind::Linalg(Linalg::LoraExtractB { rank, energy }) => {
-            let rule = lora_extract_rule(*rank, *energy);
-            lowrank::lora_extract(operand(0)?, operand(1)?, &rule, &SvdMethod::Exact)
-                .and_then(|factors| pad_columns(factors.b, ty))
+            let packed = lora_extract_packed(operand(0)?.ty(), operand(1)?.ty(), *rank, *energy)
+                .map_err(|error| KernelError::InvalidArgument {
+                    op: "lora_extract",
+                    reason: error.to_string(),
+                })?;
+            lowrank::lora_extract(operand(0)?, operand(1)?, &rule, method).and_then(|factors| {
+                let a = pad_rows(factors.a, &packed.a)?;
+                let b = pad_columns(factors.b, &packed.b)?;
+                pack(a, b, ty)
+            })
         }
         NodeKind::Linalg(Linalg::LoraMerge { alpha }) => {
             lowrank::lora_merge(operand(0)?, operand(1)?, operand(2)?, *alpha)
@@ -206,6 +210,14 @@ fn compute_whole(
             })
         }
     })
+}
+
+/// Factors A and B in one buffer of type `ty` (1-D, their elements one after the other): the
+/// packed layout of [`crate::graph::ops::linalg::PackedFactors`].
+fn pack(a: TensorData, b: TensorData, ty: &TensorType) -> Result<TensorData, KernelError> {
+    let mut bytes = a.into_bytes();
+    bytes.extend_from_slice(b.bytes());
+    TensorData::new(ty.clone(), bytes)
 }
 
 /// An A factor (r × in) zero-padded with rows to the planned type: an energy rule may keep

@@ -24,6 +24,7 @@
 
 use std::ops::Range;
 
+use super::kernels::lowrank::SvdMethod;
 use crate::graph::ops::{Layout, Linalg, NodeKind, SliceDim, SliceSpec};
 use crate::graph::{Liveness, NodeId, PlanGraph};
 use crate::plan::ast::{Slice, SliceComponent};
@@ -245,11 +246,13 @@ fn element_bytes(dtype: DType) -> u64 {
     dtype.bit_size().div_ceil(8) as u64
 }
 
-/// Scratch memory of a low-rank node, in f32 (f64 for f64 tensors): for an SVD about five copies
-/// of the matrix (its decoded copy, the bidiagonalization and faer's SVD workspace, see
-/// `docs/lowrank.md`) plus `U`, `S` and `Vh`; for a merge the decoded operands. Counting it lets
-/// independent factorizations run in parallel only as far as the budget holds all of their
-/// workspaces at once.
+/// Scratch memory of a low-rank node, in f32 (f64 for f64 tensors): for an exact SVD about five
+/// copies of the matrix (its decoded copy, the bidiagonalization and faer's SVD workspace, see
+/// `docs/lowrank.md`) plus `U`, `S` and `Vh`; for a randomized SVD of sketch width `l` the decoded
+/// matrix, the test matrix, the sketches and their bases (about four `(m + n)·l` panels) and the
+/// small `l × l` SVD; for a merge the decoded operands. Counting it lets independent
+/// factorizations run in parallel only as far as the budget holds all of their workspaces at
+/// once.
 fn workspace_bytes(graph: &PlanGraph, id: NodeId) -> u64 {
     let Some(node) = graph.node(id) else {
         return 0;
@@ -260,15 +263,14 @@ fn workspace_bytes(graph: &PlanGraph, id: NodeId) -> u64 {
     let [m, n] = *source.shape.dims() else {
         return 0;
     };
-    let k = m.min(n);
     let element = if source.dtype == DType::F64 { 8 } else { 4 };
-    let elements = match node.kind {
+    let elements = match &node.kind {
         NodeKind::Linalg(
-            Linalg::PhloraA { .. } | Linalg::PhloraB { .. } | Linalg::PhloraReconstruct { .. },
-        ) => 5 * m * n + m * k + k + k * n,
+            Linalg::PhloraFactors { rank, method } | Linalg::PhloraReconstruct { rank, method },
+        ) => svd_elements(m, n, *rank, method),
         // Both operands are decoded before their difference is factorized.
-        NodeKind::Linalg(Linalg::LoraExtractA { .. } | Linalg::LoraExtractB { .. }) => {
-            7 * m * n + m * k + k + k * n
+        NodeKind::Linalg(Linalg::LoraExtractFactors { rank, method, .. }) => {
+            svd_elements(m, n, *rank, method).saturating_add(m.saturating_mul(n))
         }
         // W, A and B decoded, and B·A accumulated.
         NodeKind::Linalg(Linalg::LoraMerge { .. }) => {
@@ -280,6 +282,27 @@ fn workspace_bytes(graph: &PlanGraph, id: NodeId) -> u64 {
         _ => 0,
     };
     elements.saturating_mul(element)
+}
+
+/// Compute-type elements an SVD of an `m × n` matrix keeps `rank` components of needs (see
+/// [`workspace_bytes`]); the randomized method falls back to the exact one when its sketch would
+/// be as wide as the matrix, as the kernel does.
+fn svd_elements(m: u64, n: u64, rank: u64, method: &SvdMethod) -> u64 {
+    let k = m.min(n);
+    let exact = 5 * m * n + m * k + k + k * n;
+    match method {
+        SvdMethod::Randomized(settings) => {
+            let width = rank
+                .min(k)
+                .saturating_add(settings.oversampling as u64);
+            if width >= k {
+                exact
+            } else {
+                m * n + 4 * (m + n) * width + 2 * width * width
+            }
+        }
+        SvdMethod::Exact => exact,
+    }
 }
 
 fn operand_type(graph: &PlanGraph, id: NodeId, position: usize) -> Option<&TensorType> {

@@ -544,26 +544,64 @@ pub struct Phlora {
     pub rank: Spanned<u64>,
     pub delete_original: Option<Spanned<bool>>,
     pub require_missing_dest: Option<Spanned<bool>>,
+    pub svd: SvdOptions,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PhloraInPlace {
     pub target: Spanned<TensorRef>,
     pub rank: Spanned<u64>,
+    pub svd: SvdOptions,
+}
+
+/// How a low-rank op (`phlora`, `phlora_`, `lora_extract`) computes its SVD (ours): `method`
+/// `exact` (the default) or `randomized`, and the randomized SVD's `oversampling`,
+/// `power_iterations` and `seed`, which only `method: randomized` accepts. Keys not written stay
+/// `None`, so a plan prints back as written.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SvdOptions {
+    pub method: Option<Spanned<SvdMethodName>>,
+    pub oversampling: Option<Spanned<u64>>,
+    pub power_iterations: Option<Spanned<u64>>,
+    pub seed: Option<Spanned<u64>>,
+}
+
+impl SvdOptions {
+    /// Whether no SVD key is written.
+    pub fn is_empty(&self) -> bool {
+        self == &SvdOptions::default()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SvdMethodName {
+    Exact,
+    Randomized,
+}
+
+impl SvdMethodName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SvdMethodName::Exact => "exact",
+            SvdMethodName::Randomized => "randomized",
+        }
+    }
 }
 
 /// `lora_extract` (ours): for each match of `tuned`, `base` (a template against it) names the
 /// base tensor; ΔW = tuned − base is factorized into `target_a` (r × in) and `target_b`
-/// (out × r), both templates against `tuned`. `energy` keeps the fewest components reaching that
-/// fraction of Σσ², at most `rank`, zero-padding the factors to `rank`.
+/// (out × r), both templates against `tuned`. Without them (both are written or neither) the
+/// factors get PEFT's names next to the tuned tensor: `NAME.lora_A.weight` and
+/// `NAME.lora_B.weight` for a tuned `NAME.weight`. `energy` keeps the fewest components reaching
+/// that fraction of Σσ², at most `rank`, zero-padding the factors to `rank`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoraExtract {
     pub tuned: Spanned<TensorRef>,
     pub base: Spanned<TensorRef>,
-    pub target_a: Spanned<TensorRef>,
-    pub target_b: Spanned<TensorRef>,
+    pub factors: Option<(Spanned<TensorRef>, Spanned<TensorRef>)>,
     pub rank: Spanned<u64>,
     pub energy: Option<Spanned<f64>>,
+    pub svd: SvdOptions,
 }
 
 /// `lora_merge` (ours): each match of `target` becomes W + (alpha / r)·B·A, with `lora_a` and

@@ -13,13 +13,15 @@
 //! Submodules: [`references`] (which references of which op may be sliced, and how a destination
 //! must agree with its source), [`values`] (reshape shapes, permutations, clamp bounds,
 //! distributions, fill values, split and concat counts, tolerances, assertion bounds, PHLoRA factor
-//! names) and [`session`] (`load`/`save` option conflicts, paths, aliases, the format words each
+//! names), [`lowrank`] (the SVD options of the low-rank ops) and [`session`] (`load`/`save` option conflicts, paths, aliases, the format words each
 //! accepts).
 
+pub mod lowrank;
 pub mod references;
 pub mod session;
 pub mod values;
 
+pub use self::lowrank::{svd_options, SVD_METHODS};
 pub use self::references::{check_relation, check_slice, slice_allowed, Relation};
 pub use self::session::{
     distinct_aliases, load_format, non_empty_path, save_conflict, DUMP_FORMATS, DUMP_VERBOSITIES,

@@ -107,6 +107,29 @@ fn count() -> impl Strategy<Value = u64> {
     prop_oneof![0u64..20, 0u64..=(i64::MAX as u64)]
 }
 
+/// SVD options the rules accept: none, `method: exact`, or the randomized method with any of
+/// its settings.
+fn svd_options() -> impl Strategy<Value = SvdOptions> {
+    prop_oneof![
+        Just(SvdOptions::default()),
+        Just(SvdOptions {
+            method: Some(sp(SvdMethodName::Exact)),
+            ..SvdOptions::default()
+        }),
+        (
+            prop::option::of(0u64..64),
+            prop::option::of(0u64..=32),
+            prop::option::of(0u64..=i64::MAX as u64)
+        )
+            .prop_map(|(oversampling, power_iterations, seed)| SvdOptions {
+                method: Some(sp(SvdMethodName::Randomized)),
+                oversampling: oversampling.map(sp),
+                power_iterations: power_iterations.map(sp),
+                seed: seed.map(sp),
+            }),
+    ]
+}
+
 fn positive() -> impl Strategy<Value = u64> {
     prop_oneof![1u64..20, 1u64..=(i64::MAX as u64)]
 }
@@ -804,12 +827,13 @@ fn simple_op(scope: Scope) -> BoxedStrategy<Op> {
             source_with_templates(scope, false, false, 2),
             positive(),
             prop::option::of(any::<bool>()),
-            prop::option::of(any::<bool>())
+            prop::option::of(any::<bool>()),
+            svd_options()
         )
-            .prop_filter("factor names differ", |((_, factors), _, _, _)| factors[0]
+            .prop_filter("factor names differ", |((_, factors), _, _, _, _)| factors[0]
                 != factors[1])
             .prop_map(
-                |((target, factors), rank, delete_original, require_missing_dest)| Op::Phlora(
+                |((target, factors), rank, delete_original, require_missing_dest, svd)| Op::Phlora(
                     Phlora {
                         target,
                         target_a: factors[0].clone(),
@@ -817,32 +841,37 @@ fn simple_op(scope: Scope) -> BoxedStrategy<Op> {
                         rank: sp(rank),
                         delete_original: delete_original.map(sp),
                         require_missing_dest: require_missing_dest.map(sp),
+                        svd,
                     }
                 )
             ),
-        (source(scope, false), positive()).prop_map(|(target, rank)| Op::PhloraInPlace(
-            PhloraInPlace {
+        (source(scope, false), positive(), svd_options()).prop_map(|(target, rank, svd)| {
+            Op::PhloraInPlace(PhloraInPlace {
                 target,
-                rank: sp(rank)
-            }
-        )),
+                rank: sp(rank),
+                svd,
+            })
+        }),
         (
             source_with_templates(scope, false, false, 3),
             positive(),
-            prop::option::of((1u32..=1000).prop_map(|n| f64::from(n) / 1000.0))
+            prop::option::of((1u32..=1000).prop_map(|n| f64::from(n) / 1000.0)),
+            any::<bool>(),
+            svd_options()
         )
-            .prop_filter("factor names differ", |((_, templates), _, _)| templates[1]
-                != templates[2])
-            .prop_map(
-                |((tuned, templates), rank, energy)| Op::LoraExtract(LoraExtract {
+            .prop_filter("factor names differ", |((_, templates), _, _, _, _)| {
+                templates[1] != templates[2]
+            })
+            .prop_map(|((tuned, templates), rank, energy, named, svd)| {
+                Op::LoraExtract(LoraExtract {
                     tuned,
                     base: templates[0].clone(),
-                    target_a: templates[1].clone(),
-                    target_b: templates[2].clone(),
+                    factors: named.then(|| (templates[1].clone(), templates[2].clone())),
                     rank: sp(rank),
                     energy: energy.map(sp),
+                    svd,
                 })
-            ),
+            }),
         (source_with_templates(scope, false, false, 2), number()).prop_map(
             |((target, templates), alpha)| Op::LoraMerge(LoraMerge {
                 target,

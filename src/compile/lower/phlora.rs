@@ -5,6 +5,8 @@
 //! must differ, must not collide across matches and — unless `require_missing_dest: false` — must
 //! not exist. The source is deleted afterwards unless `delete_original: false`. The factor shapes
 //! come from the linalg family's rule (A `[r, in]`, B `[out, r]`, `r = min(rank, out, in)`).
+//! One node computes both factors from one SVD, packed in one buffer; A and B are byte views of
+//! it ([`factor_views`]). The step's SVD options become the node's [`SvdMethod`].
 
 use std::collections::BTreeMap;
 
@@ -12,8 +14,11 @@ use super::{check_policy, map_in_place, write, Policy};
 use crate::compile::diagnostics;
 use crate::compile::draft::{Draft, Operand};
 use crate::diagnostics::Diagnostic;
-use crate::graph::ops::{Linalg, NodeKind};
-use crate::plan::ast::{Phlora, PhloraInPlace};
+use crate::exec::kernels::lowrank::{RandomizedSvd, SvdMethod};
+use crate::graph::ops::linalg::PackedFactors;
+use crate::graph::ops::{ByteView, Layout, Linalg, NodeKind};
+use crate::graph::NodeId;
+use crate::plan::ast::{Phlora, PhloraInPlace, SvdMethodName, SvdOptions};
 
 pub(super) fn phlora(draft: &mut Draft, phlora: &Phlora) -> Result<(), Diagnostic> {
     let op = "phlora";
@@ -21,6 +26,7 @@ pub(super) fn phlora(draft: &mut Draft, phlora: &Phlora) -> Result<(), Diagnosti
         return Err(diagnostics::slice_not_allowed(op, "target", slice.span));
     }
     let rank = phlora.rank.node;
+    let method = svd_method(&phlora.svd);
     let require_missing = phlora.require_missing_dest.as_ref().is_none_or(|r| r.node);
     let delete_original = phlora.delete_original.as_ref().is_none_or(|d| d.node);
     let sources = draft.expand(op, "target", &phlora.target, false)?;
@@ -79,13 +85,12 @@ pub(super) fn phlora(draft: &mut Draft, phlora: &Phlora) -> Result<(), Diagnosti
     for (source, (a, b)) in sources.iter().zip(planned) {
         let result = (|| {
             let w = draft.operand(op, "target", source, &phlora.target, false)?;
-            let factor_a = draft.add(
-                op,
-                NodeKind::Linalg(Linalg::PhloraA { rank }),
-                std::slice::from_ref(&w),
-            )?;
-            let factor_b = draft.add(op, NodeKind::Linalg(Linalg::PhloraB { rank }), &[w])?;
-            Ok::<_, Diagnostic>((factor_a, factor_b))
+            let kind = NodeKind::Linalg(Linalg::PhloraFactors { rank, method });
+            let packed = draft.add(op, kind, std::slice::from_ref(&w))?;
+            let layout = draft.type_of(w.node).map(|ty| {
+                crate::graph::ops::linalg::phlora_factor_types(ty, rank)
+            });
+            factor_views(draft, op, packed, &w, layout)
         })();
         match result {
             Ok((factor_a, factor_b)) => {
@@ -105,6 +110,7 @@ pub(super) fn phlora(draft: &mut Draft, phlora: &Phlora) -> Result<(), Diagnosti
 
 pub(super) fn phlora_in_place(draft: &mut Draft, phlora: &PhloraInPlace) -> Result<(), Diagnostic> {
     let rank = phlora.rank.node;
+    let method = svd_method(&phlora.svd);
     map_in_place(
         draft,
         "phlora_",
@@ -113,9 +119,67 @@ pub(super) fn phlora_in_place(draft: &mut Draft, phlora: &PhloraInPlace) -> Resu
         |draft, w: Operand| {
             draft.add(
                 "phlora_",
-                NodeKind::Linalg(Linalg::PhloraReconstruct { rank }),
+                NodeKind::Linalg(Linalg::PhloraReconstruct { rank, method }),
                 &[w],
             )
         },
     )
+}
+
+/// The kernels' SVD method for a step's options: exact unless `method: randomized`, whose
+/// settings not written take the kernels' defaults.
+pub(super) fn svd_method(svd: &SvdOptions) -> SvdMethod {
+    let Some(SvdMethodName::Randomized) = svd.method.as_ref().map(|method| method.node) else {
+        return SvdMethod::Exact;
+    };
+    let defaults = RandomizedSvd::default();
+    let count = |value: &Option<crate::plan::ast::Spanned<u64>>, default: usize| {
+        value
+            .as_ref()
+            .map_or(default, |v| usize::try_from(v.node).unwrap_or(usize::MAX))
+    };
+    SvdMethod::Randomized(RandomizedSvd {
+        oversampling: count(&svd.oversampling, defaults.oversampling),
+        power_iterations: count(&svd.power_iterations, defaults.power_iterations),
+        seed: svd.seed.as_ref().map_or(defaults.seed, |seed| seed.node),
+    })
+}
+
+/// A and B as byte views of the packed factor node `packed` computed from `source`; `layout`
+/// is where each factor lies (its error, if any, was already reported by the packed node's
+/// rule, which is the same).
+pub(super) fn factor_views(
+    draft: &mut Draft,
+    op: &str,
+    packed: NodeId,
+    source: &Operand,
+    layout: Option<Result<PackedFactors, crate::graph::TypeError>>,
+) -> Result<(NodeId, NodeId), Diagnostic> {
+    let operand = Operand {
+        node: packed,
+        name: format!("the factors of {}", source.name),
+        used_at: source.used_at,
+    };
+    let layout = match layout {
+        Some(Ok(layout)) => layout,
+        Some(Err(error)) => {
+            return Err(draft.type_diagnostic(op, &error, std::slice::from_ref(source)))
+        }
+        None => {
+            return Err(Diagnostic::error(
+                "E0499",
+                format!("internal error: the operand of `{op}` has no type"),
+            ))
+        }
+    };
+    let view = |byte_offset, shape| {
+        NodeKind::Layout(Layout::ByteView(ByteView { byte_offset, shape }))
+    };
+    let a = draft.add(
+        op,
+        view(0, layout.a.shape.clone()),
+        std::slice::from_ref(&operand),
+    )?;
+    let b = draft.add(op, view(layout.b_offset, layout.b.shape), &[operand])?;
+    Ok((a, b))
 }

@@ -6,6 +6,9 @@
 //! `W` of shape `[out, in]` and clamps the rank to `r = min(rank, out, in)`: factor A is `[r, in]`,
 //! factor B is `[out, r]` (so `B @ A` approximates `W`), and the in-place reconstruction keeps
 //! `W`'s type. The SVD runs in f32/f64 whatever the storage dtype, so half precision is accepted.
+//! A factorization node yields both factors of its one SVD packed in a 1-D tensor
+//! ([`PackedFactors`] says where each lies), which byte views split; the SVD `method` (exact or
+//! randomized, with its settings) is a parameter of the node.
 //! `lora_extract` (A and B of `tuned − base`) and `lora_merge` (`W + (alpha / r)·B·A`) take their
 //! type rules from the low-rank kernels, so the compiler refuses exactly what the kernels would.
 
@@ -13,60 +16,74 @@ use serde_json::Value;
 
 use super::{Arity, TypeError};
 use crate::exec::error::KernelError;
-use crate::exec::kernels::lowrank::{self, RankRule};
+use crate::exec::kernels::lowrank::{self, RankRule, SvdMethod};
 use crate::tensor::{DType, Shape, TensorType};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Linalg {
     Matmul,
-    /// `A = diag(√S_r)·Vh_r`, shape `[r, in]`.
-    PhloraA {
-        rank: u64,
-    },
-    /// `B = U_r·diag(√S_r)`, shape `[out, r]`.
-    PhloraB {
-        rank: u64,
-    },
+    /// PHLoRA's two factors of one SVD, packed in one 1-D tensor of W's dtype: first
+    /// `A = diag(√S_r)·Vh_r` (`[r, in]`, row-major), then `B = U_r·diag(√S_r)` (`[out, r]`). The
+    /// compiler views each factor out of it ([`super::ByteView`]), so one SVD serves both.
+    PhloraFactors { rank: u64, method: SvdMethod },
     /// `U_r·diag(S_r)·Vh_r`, shape of `W`.
-    PhloraReconstruct {
-        rank: u64,
-    },
-    /// `lora_extract`'s A factor of `tuned − base` (operands: base, tuned), shape
-    /// `[min(rank, out, in), in]`; with `energy` the kept rank may be lower and the factor is
-    /// zero-padded to that shape.
-    LoraExtractA {
+    PhloraReconstruct { rank: u64, method: SvdMethod },
+    /// `lora_extract`'s factors of `tuned − base` (operands: base, tuned), packed as
+    /// [`Linalg::PhloraFactors`]: A `[min(rank, out, in), in]` then B `[out, min(rank, out, in)]`;
+    /// with `energy` the kept rank may be lower and each factor is zero-padded to that shape.
+    LoraExtractFactors {
         rank: u64,
         energy: Option<f64>,
-    },
-    /// `lora_extract`'s B factor (operands: base, tuned), shape `[out, min(rank, out, in)]`.
-    LoraExtractB {
-        rank: u64,
-        energy: Option<f64>,
+        method: SvdMethod,
     },
     /// `W + (alpha / r)·B·A` (operands: W, A, B), shape of `W`.
-    LoraMerge {
-        alpha: f64,
-    },
+    LoraMerge { alpha: f64 },
+}
+
+/// The two factors' types inside a packed factor tensor, and where B starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PackedFactors {
+    pub a: TensorType,
+    pub b: TensorType,
+    /// The byte offset of B (A starts at 0).
+    pub b_offset: u64,
+}
+
+impl PackedFactors {
+    fn new(a: TensorType, b: TensorType) -> Result<PackedFactors, TypeError> {
+        let too_large = |ty: &TensorType| TypeError::LowRank {
+            op: "phlora",
+            reason: format!("a factor of type {ty} has more bytes than this machine can address"),
+        };
+        let b_offset = a.byte_len().ok_or_else(|| too_large(&a))?;
+        b.byte_len().ok_or_else(|| too_large(&b))?;
+        Ok(PackedFactors { a, b, b_offset })
+    }
+
+    /// The packed tensor's type: A's and B's elements, one after the other.
+    pub fn packed_type(&self) -> TensorType {
+        let elements = |ty: &TensorType| ty.shape.element_count().unwrap_or(0);
+        TensorType::new(
+            self.a.dtype,
+            Shape::new(vec![elements(&self.a) + elements(&self.b)]),
+        )
+    }
 }
 
 impl Linalg {
     pub fn name(&self) -> &'static str {
         match self {
             Linalg::Matmul => "matmul",
-            Linalg::PhloraA { .. } => "phlora_a",
-            Linalg::PhloraB { .. } => "phlora_b",
+            Linalg::PhloraFactors { .. } => "phlora_factors",
             Linalg::PhloraReconstruct { .. } => "phlora_reconstruct",
-            Linalg::LoraExtractA { .. } => "lora_extract_a",
-            Linalg::LoraExtractB { .. } => "lora_extract_b",
+            Linalg::LoraExtractFactors { .. } => "lora_extract_factors",
             Linalg::LoraMerge { .. } => "lora_merge",
         }
     }
 
     pub fn arity(&self) -> Arity {
         match self {
-            Linalg::Matmul | Linalg::LoraExtractA { .. } | Linalg::LoraExtractB { .. } => {
-                Arity::Exactly(2)
-            }
+            Linalg::Matmul | Linalg::LoraExtractFactors { .. } => Arity::Exactly(2),
             Linalg::LoraMerge { .. } => Arity::Exactly(3),
             _ => Arity::Exactly(1),
         }
@@ -75,14 +92,21 @@ impl Linalg {
     pub fn parameters(&self) -> Vec<(&'static str, Value)> {
         match self {
             Linalg::Matmul => Vec::new(),
-            Linalg::PhloraA { rank }
-            | Linalg::PhloraB { rank }
-            | Linalg::PhloraReconstruct { rank } => vec![("rank", Value::from(*rank))],
-            Linalg::LoraExtractA { rank, energy } | Linalg::LoraExtractB { rank, energy } => {
+            Linalg::PhloraFactors { rank, method } | Linalg::PhloraReconstruct { rank, method } => {
+                let mut parameters = vec![("rank", Value::from(*rank))];
+                method_parameters(method, &mut parameters);
+                parameters
+            }
+            Linalg::LoraExtractFactors {
+                rank,
+                energy,
+                method,
+            } => {
                 let mut parameters = vec![("rank", Value::from(*rank))];
                 if let Some(energy) = energy {
                     parameters.push(("energy", Value::from(*energy)));
                 }
+                method_parameters(method, &mut parameters);
                 parameters
             }
             Linalg::LoraMerge { alpha } => vec![("alpha", Value::from(*alpha))],
@@ -92,31 +116,65 @@ impl Linalg {
     pub fn infer(&self, inputs: &[&TensorType]) -> Result<TensorType, TypeError> {
         match self {
             Linalg::Matmul => matmul_type(inputs[0], inputs[1]),
-            Linalg::PhloraA { rank }
-            | Linalg::PhloraB { rank }
-            | Linalg::PhloraReconstruct { rank } => {
-                let w = inputs[0];
-                let (out, input) = phlora_dims(w)?;
-                let r = effective_rank(*rank, &w.shape).unwrap_or(0);
-                let shape = match self {
-                    Linalg::PhloraA { .. } => vec![r, input],
-                    Linalg::PhloraB { .. } => vec![out, r],
-                    _ => vec![out, input],
-                };
-                Ok(TensorType::new(w.dtype, Shape::new(shape)))
+            Linalg::PhloraFactors { rank, .. } => {
+                Ok(phlora_factor_types(inputs[0], *rank)?.packed_type())
             }
-            Linalg::LoraExtractA { rank, energy } | Linalg::LoraExtractB { rank, energy } => {
+            Linalg::PhloraReconstruct { rank, .. } => {
+                let w = inputs[0];
+                phlora_factor_types(w, *rank)?;
+                Ok(w.clone())
+            }
+            Linalg::LoraExtractFactors { rank, energy, .. } => {
                 let (a, b) = lora_extract_factor_types(inputs[0], inputs[1], *rank, *energy)?;
-                Ok(if matches!(self, Linalg::LoraExtractA { .. }) {
-                    a
-                } else {
-                    b
-                })
+                Ok(PackedFactors::new(a, b)?.packed_type())
             }
             Linalg::LoraMerge { .. } => lowrank::lora_merge_type(inputs[0], inputs[1], inputs[2])
                 .map_err(|error| low_rank_error("lora_merge", error)),
         }
     }
+}
+
+/// `method` (and the randomized SVD's settings) as graph parameters, for DOT and JSON.
+fn method_parameters(method: &SvdMethod, parameters: &mut Vec<(&'static str, Value)>) {
+    match method {
+        SvdMethod::Exact => parameters.push(("method", Value::from("exact"))),
+        SvdMethod::Randomized(settings) => {
+            parameters.push(("method", Value::from("randomized")));
+            parameters.push(("oversampling", Value::from(settings.oversampling)));
+            parameters.push(("power_iterations", Value::from(settings.power_iterations)));
+            parameters.push(("seed", Value::from(settings.seed)));
+        }
+    }
+}
+
+/// PHLoRA's factor types for a matrix W (A `[r, in]`, B `[out, r]`, `r = min(rank, out, in)`),
+/// from the kernels' rule, with B's place in the packed tensor.
+pub fn phlora_factor_types(w: &TensorType, rank: u64) -> Result<PackedFactors, TypeError> {
+    let [_, _] = *w.shape.dims() else {
+        return Err(TypeError::NotTwoDimensional {
+            shape: w.shape.clone(),
+        });
+    };
+    if !w.dtype.is_float() || matches!(w.dtype, DType::C64) {
+        return Err(TypeError::UnsupportedDtype {
+            op: "phlora",
+            dtype: w.dtype,
+            reason: "a singular value decomposition needs a floating-point tensor",
+        });
+    }
+    let (a, b) = lowrank::phlora_types(w, rank).map_err(|error| low_rank_error("phlora", error))?;
+    PackedFactors::new(a, b)
+}
+
+/// `lora_extract`'s factor types with B's place in the packed tensor.
+pub fn lora_extract_packed(
+    base: &TensorType,
+    tuned: &TensorType,
+    rank: u64,
+    energy: Option<f64>,
+) -> Result<PackedFactors, TypeError> {
+    let (a, b) = lora_extract_factor_types(base, tuned, rank, energy)?;
+    PackedFactors::new(a, b)
 }
 
 /// The rank rule of `lora_extract`: `rank` components, or with `energy` the fewest reaching that
@@ -154,30 +212,6 @@ fn low_rank_error(op: &'static str, error: KernelError) -> TypeError {
         op,
         reason: error.to_string(),
     }
-}
-
-/// `min(rank, out, in)` for a 2-D shape (`None` otherwise).
-pub fn effective_rank(rank: u64, shape: &Shape) -> Option<u64> {
-    match shape.dims() {
-        [out, input] => Some(rank.min(*out).min(*input)),
-        _ => None,
-    }
-}
-
-fn phlora_dims(w: &TensorType) -> Result<(u64, u64), TypeError> {
-    let [out, input] = *w.shape.dims() else {
-        return Err(TypeError::NotTwoDimensional {
-            shape: w.shape.clone(),
-        });
-    };
-    if !w.dtype.is_float() || matches!(w.dtype, DType::C64) {
-        return Err(TypeError::UnsupportedDtype {
-            op: "phlora",
-            dtype: w.dtype,
-            reason: "a singular value decomposition needs a floating-point tensor",
-        });
-    }
-    Ok((out, input))
 }
 
 /// `torch.matmul`'s shape rule.
@@ -284,35 +318,59 @@ mod tests {
         ));
     }
 
+    fn exact(rank: u64) -> Linalg {
+        Linalg::PhloraFactors {
+            rank,
+            method: SvdMethod::Exact,
+        }
+    }
+
     #[test]
-    fn phlora_clamps_the_rank_and_shapes_the_factors() {
+    fn phlora_clamps_the_rank_and_packs_the_factors() {
         let w = f32(&[8, 32]);
-        assert_eq!(
-            Linalg::PhloraA { rank: 4 }.infer(&[&w]).unwrap(),
-            f32(&[4, 32])
-        );
-        assert_eq!(
-            Linalg::PhloraB { rank: 4 }.infer(&[&w]).unwrap(),
-            f32(&[8, 4])
-        );
+        let packed = phlora_factor_types(&w, 4).unwrap();
+        assert_eq!(packed.a, f32(&[4, 32]));
+        assert_eq!(packed.b, f32(&[8, 4]));
+        assert_eq!(packed.b_offset, 4 * 32 * 4);
+        assert_eq!(exact(4).infer(&[&w]).unwrap(), f32(&[4 * 32 + 8 * 4]));
         // A rank above min(out, in) is clamped to it.
-        assert_eq!(
-            Linalg::PhloraA { rank: 100 }.infer(&[&w]).unwrap(),
-            f32(&[8, 32])
-        );
-        assert_eq!(
-            Linalg::PhloraReconstruct { rank: 2 }.infer(&[&w]).unwrap(),
-            w
-        );
+        let clamped = phlora_factor_types(&w, 100).unwrap();
+        assert_eq!((clamped.a, clamped.b), (f32(&[8, 32]), f32(&[8, 8])));
+        let reconstruct = Linalg::PhloraReconstruct {
+            rank: 2,
+            method: SvdMethod::Exact,
+        };
+        assert_eq!(reconstruct.infer(&[&w]).unwrap(), w);
+        let half = TensorType::new(DType::BF16, Shape::new(vec![6, 10]));
+        assert_eq!(phlora_factor_types(&half, 3).unwrap().b_offset, 3 * 10 * 2);
     }
 
     #[test]
     fn phlora_needs_a_floating_point_matrix() {
         assert!(matches!(
-            Linalg::PhloraA { rank: 2 }.infer(&[&f32(&[8])]),
+            exact(2).infer(&[&f32(&[8])]),
             Err(TypeError::NotTwoDimensional { .. })
         ));
         let ints = TensorType::new(DType::I64, Shape::new(vec![4, 4]));
-        assert!(Linalg::PhloraB { rank: 2 }.infer(&[&ints]).is_err());
+        assert!(exact(2).infer(&[&ints]).is_err());
+    }
+
+    #[test]
+    fn the_method_is_a_graph_parameter() {
+        let randomized = Linalg::PhloraFactors {
+            rank: 4,
+            method: SvdMethod::Randomized(lowrank::RandomizedSvd {
+                oversampling: 6,
+                power_iterations: 1,
+                seed: 9,
+            }),
+        };
+        let parameters = randomized.parameters();
+        assert!(parameters.contains(&("method", Value::from("randomized"))));
+        assert!(parameters.contains(&("oversampling", Value::from(6))));
+        assert!(parameters.contains(&("seed", Value::from(9))));
+        assert!(exact(4)
+            .parameters()
+            .contains(&("method", Value::from("exact"))));
     }
 }

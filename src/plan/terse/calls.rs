@@ -18,7 +18,7 @@ use super::values::{
 };
 use crate::diagnostics::{Diagnostic, Span};
 use crate::plan::ast::{
-    CastInPlace, Clamp, ClampInPlace, Fill, FillInPlace, Op, Permute, PhloraInPlace, Reshape,
+    CastInPlace, Clamp, ClampInPlace, Fill, FillInPlace, Op, Permute, Reshape,
     ReshapeInPlace, Spanned, TensorRef, Transpose,
 };
 use crate::plan::rules::{self, Syntax};
@@ -155,15 +155,7 @@ pub fn lower_in_place(builder: &Builder, call: Pair<'_, Rule>) -> Parsed<(Op, Sp
             creation::fill_spec(builder, "fill_", rest, keyword_span),
             |target, fill| Op::FillInPlace(FillInPlace { target, fill }),
         )?,
-        _ => {
-            let rank = match rest.first() {
-                Some(argument) => creation::rank(builder, argument.clone()),
-                None => Err(creation::rank_missing("phlora_", keyword_span).into()),
-            };
-            target_op(builder, "phlora_", target, rank, |target, rank| {
-                Op::PhloraInPlace(PhloraInPlace { target, rank })
-            })?
-        }
+        _ => creation::phlora_in_place(builder, target, rest, keyword_span)?,
     };
     Ok((op, keyword_span))
 }

@@ -1,5 +1,5 @@
 //! Calls that make or fill tensors: the fill value of `fill(…)` and `fill_(…)`, `zeroes(…)`,
-//! `ones(…)`, `rand(…)`, `split(…)`, `concat(…)` and `phlora(…)`.
+//! `ones(…)`, `rand(…)`, `split(…)`, `concat(…)`, `phlora(…)` and `phlora_(…)`.
 //!
 //! Receives the call's argument pairs and the destinations written before `=`; returns the op,
 //! after the shared rules of [`crate::plan::rules`] (a distribution's parameters, rectangular
@@ -9,6 +9,7 @@
 use super::calls::Destinations;
 use super::diagnostics;
 use super::grammar::Rule;
+use super::lowrank;
 use super::tensor_ref::{parse_reference, Role};
 use super::values::{
     argument_parts, finish, keep, parse_boolean, parse_dtype, parse_integer, parse_number,
@@ -16,7 +17,8 @@ use super::values::{
 };
 use crate::diagnostics::{Diagnostic, Span};
 use crate::plan::ast::{
-    Concat, Create, Distribution, FillSpec, NestedValues, Op, Phlora, Rand, Spanned, Split,
+    Concat, Create, Distribution, FillSpec, NestedValues, Op, Phlora, PhloraInPlace, Rand, Spanned,
+    Split, SvdOptions,
 };
 use crate::plan::rules::{self, Syntax};
 use crate::tensor::DType;
@@ -381,6 +383,7 @@ pub(super) fn phlora(
     }
     let mut seen = SeenArguments::default();
     let (mut rank_value, mut delete_original, mut require_missing_dest) = (None, None, None);
+    let mut svd = SvdOptions::default();
     for argument in arguments.iter().skip(1) {
         let (name, value) = argument_parts(argument.clone());
         if keep(seen.record(name.as_str(), builder.span(&name)), &mut errors).is_none() {
@@ -391,9 +394,18 @@ pub(super) fn phlora(
             Rule::delete_original_argument => {
                 delete_original = value.map(|value| parse_boolean(builder, value))
             }
-            _ => require_missing_dest = value.map(|value| parse_boolean(builder, value)),
+            Rule::require_missing_dest_argument => {
+                require_missing_dest = value.map(|value| parse_boolean(builder, value))
+            }
+            _ => {
+                lowrank::svd_argument(builder, argument, &mut svd, &mut errors);
+            }
         }
     }
+    keep(
+        rules::svd_options(Syntax::Terse, "phlora", &svd),
+        &mut errors,
+    );
     if rank_value.is_none() && seen_rank_missing(arguments) {
         errors.push(rank_missing("phlora", keyword_span));
     }
@@ -405,10 +417,49 @@ pub(super) fn phlora(
             rank,
             delete_original,
             require_missing_dest,
+            svd,
         })),
         _ => None,
     };
     finish(op, errors)
+}
+
+/// `phlora_(w, rank=…, method=…, …)`.
+pub(super) fn phlora_in_place(
+    builder: &Builder,
+    target: &Pair<'_, Rule>,
+    rest: &[Pair<'_, Rule>],
+    keyword_span: Span,
+) -> Parsed<Op> {
+    let op = "phlora_";
+    let mut errors = Vec::new();
+    let target = keep(
+        parse_reference(builder, target.clone(), Role::source(op, "target")),
+        &mut errors,
+    );
+    let mut seen = SeenArguments::default();
+    let mut rank_value = None;
+    let mut svd = SvdOptions::default();
+    for argument in rest {
+        let (name, _) = argument_parts(argument.clone());
+        if keep(seen.record(name.as_str(), builder.span(&name)), &mut errors).is_none() {
+            continue;
+        }
+        if argument.as_rule() == Rule::rank_argument {
+            rank_value = keep(rank(builder, argument.clone()), &mut errors);
+        } else {
+            lowrank::svd_argument(builder, argument, &mut svd, &mut errors);
+        }
+    }
+    keep(rules::svd_options(Syntax::Terse, op, &svd), &mut errors);
+    if rank_value.is_none() && seen_rank_missing(rest) {
+        errors.push(rank_missing(op, keyword_span));
+    }
+    let result = match (target, rank_value) {
+        (Some(target), Some(rank)) => Some(Op::PhloraInPlace(PhloraInPlace { target, rank, svd })),
+        _ => None,
+    };
+    finish(result, errors)
 }
 
 /// Whether no `rank=` argument was written at all.

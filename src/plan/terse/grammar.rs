@@ -114,6 +114,12 @@ pub fn describe(rule: Rule) -> &'static str {
         Rule::rank_argument | Rule::kw_rank => "`rank=`",
         Rule::energy_argument | Rule::kw_energy => "`energy=`",
         Rule::alpha_argument | Rule::kw_alpha => "`alpha=`",
+        Rule::svd_argument => {
+            "an SVD argument (`method=`, `oversampling=`, `power_iterations=`, `seed=`)"
+        }
+        Rule::method_argument | Rule::kw_method => "`method=`",
+        Rule::oversampling_argument | Rule::kw_oversampling => "`oversampling=`",
+        Rule::power_iterations_argument | Rule::kw_power_iterations => "`power_iterations=`",
         Rule::delete_original_argument | Rule::kw_delete_original => "`delete_original=`",
         Rule::require_missing_dest_argument | Rule::kw_require_missing_dest => {
             "`require_missing_dest=`"

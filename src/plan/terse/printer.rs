@@ -181,7 +181,7 @@ fn print_op(out: &mut String, op: &Op, depth: usize) {
         Op::Split(s) => split_line(s),
         Op::Concat(c) => concat_line(c),
         Op::Phlora(p) => phlora_line(p),
-        Op::PhloraInPlace(p) => format!("phlora_({}, rank={})", reference(&p.target), p.rank.node),
+        Op::PhloraInPlace(p) => phlora_in_place_line(p),
         Op::LoraExtract(l) => lora_extract_line(l),
         Op::LoraMerge(l) => format!(
             "lora_merge_({}, {}, {}, alpha={})",
@@ -347,10 +347,13 @@ fn concat_line(concat: &Concat) -> String {
 }
 
 fn lora_extract_line(extract: &LoraExtract) -> String {
-    let mut text = format!(
-        "{}, {} = lora_extract({}, {}, rank={}",
-        reference(&extract.target_a),
-        reference(&extract.target_b),
+    let mut text = match &extract.factors {
+        Some((target_a, target_b)) => format!("{}, {} = ", reference(target_a), reference(target_b)),
+        None => String::new(),
+    };
+    let _ = write!(
+        text,
+        "lora_extract({}, {}, rank={}",
         reference(&extract.tuned),
         reference(&extract.base),
         extract.rank.node
@@ -358,8 +361,33 @@ fn lora_extract_line(extract: &LoraExtract) -> String {
     if let Some(energy) = &extract.energy {
         let _ = write!(text, ", energy={}", number(energy.node));
     }
+    svd_arguments(&mut text, &extract.svd);
     text.push(')');
     text
+}
+
+fn phlora_in_place_line(phlora: &PhloraInPlace) -> String {
+    let mut text = format!("phlora_({}, rank={}", reference(&phlora.target), phlora.rank.node);
+    svd_arguments(&mut text, &phlora.svd);
+    text.push(')');
+    text
+}
+
+/// `, method=…, oversampling=…, power_iterations=…, seed=…` for the SVD options written.
+fn svd_arguments(text: &mut String, svd: &SvdOptions) {
+    if let Some(method) = &svd.method {
+        let _ = write!(text, ", method={}", method.node.as_str());
+    }
+    let counts = [
+        ("oversampling", &svd.oversampling),
+        ("power_iterations", &svd.power_iterations),
+        ("seed", &svd.seed),
+    ];
+    for (name, value) in counts {
+        if let Some(value) = value {
+            let _ = write!(text, ", {name}={}", value.node);
+        }
+    }
 }
 
 fn phlora_line(phlora: &Phlora) -> String {
@@ -376,6 +404,7 @@ fn phlora_line(phlora: &Phlora) -> String {
     if let Some(flag) = &phlora.require_missing_dest {
         let _ = write!(text, ", require_missing_dest={}", flag.node);
     }
+    svd_arguments(&mut text, &phlora.svd);
     text.push(')');
     text
 }

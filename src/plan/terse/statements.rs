@@ -32,6 +32,7 @@ pub fn parse_step(builder: &Builder, pair: Pair<'_, Rule>) -> Parsed<Spanned<Ste
         | Rule::fill_in_place
         | Rule::phlora_in_place => lower_in_place(builder, pair)?,
         Rule::lora_merge_in_place => lowrank::lora_merge(builder, pair)?,
+        Rule::lora_extract_call => lowrank::lora_extract_statement(builder, pair)?,
         _ => parse_keyword_statement(builder, pair)?,
     };
     let keyword = Spanned::new(op.name().to_string(), keyword_span);

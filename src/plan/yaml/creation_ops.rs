@@ -14,7 +14,7 @@ use super::node::{Node, Value};
 use super::tensor_ops::from_to;
 use crate::plan::ast::{
     Concat, Create, Distribution, Fill, FillInPlace, FillSpec, NestedValues, Op, Phlora,
-    PhloraInPlace, Rand, Spanned, Split, TensorRef,
+    PhloraInPlace, Rand, Spanned, Split, SvdOptions, TensorRef,
 };
 use crate::plan::diagnostics;
 use crate::plan::rules::{self, Relation, Syntax};
@@ -100,13 +100,27 @@ pub(super) const OPS: OpTable = &[
                 "rank",
                 "delete_original",
                 "require_missing_dest",
+                "method",
+                "oversampling",
+                "power_iterations",
+                "seed",
             ],
             phlora,
         ),
     ),
     (
         "phlora_",
-        Lowering::Keys(&["target", "rank"], phlora_in_place),
+        Lowering::Keys(
+            &[
+                "target",
+                "rank",
+                "method",
+                "oversampling",
+                "power_iterations",
+                "seed",
+            ],
+            phlora_in_place,
+        ),
     ),
 ];
 
@@ -367,6 +381,7 @@ fn phlora(lower: &mut Lowerer<'_>, fields: &Fields<'_>) -> Option<Op> {
     let delete_original = fields.read_optional(lower, "delete_original", Lowerer::boolean);
     let require_missing_dest =
         fields.read_optional(lower, "require_missing_dest", Lowerer::boolean);
+    let svd = svd_options(lower, fields);
     let (target_a, target_b) = (target_a?, target_b?);
     lower.check(rules::distinct_factors(&target_a, &target_b))?;
     Some(Op::Phlora(Phlora {
@@ -376,14 +391,47 @@ fn phlora(lower: &mut Lowerer<'_>, fields: &Fields<'_>) -> Option<Op> {
         rank: rank?,
         delete_original: delete_original?,
         require_missing_dest: require_missing_dest?,
+        svd: svd?,
     }))
 }
 
 fn phlora_in_place(lower: &mut Lowerer<'_>, fields: &Fields<'_>) -> Option<Op> {
     let target = lower.reference(fields, "target", Relation::Source);
     let rank = positive_rank(lower, fields);
+    let svd = svd_options(lower, fields);
     Some(Op::PhloraInPlace(PhloraInPlace {
         target: target?,
         rank: rank?,
+        svd: svd?,
     }))
+}
+
+/// The SVD keys of a low-rank op (`method`, `oversampling`, `power_iterations`, `seed`), checked
+/// by the shared rule.
+pub(super) fn svd_options(lower: &mut Lowerer<'_>, fields: &Fields<'_>) -> Option<SvdOptions> {
+    let method = fields.read_optional(lower, "method", |lower, node, _| {
+        lower.choice(node, "SVD method", &rules::SVD_METHODS)
+    });
+    let oversampling = optional_count(lower, fields, "oversampling");
+    let power_iterations = optional_count(lower, fields, "power_iterations");
+    let seed = optional_count(lower, fields, "seed");
+    let svd = SvdOptions {
+        method: method?,
+        oversampling: oversampling?,
+        power_iterations: power_iterations?,
+        seed: seed?,
+    };
+    lower.check(rules::svd_options(Syntax::Yaml, fields.op(), &svd))?;
+    Some(svd)
+}
+
+/// An optional non-negative integer key.
+fn optional_count(
+    lower: &mut Lowerer<'_>,
+    fields: &Fields<'_>,
+    key: &str,
+) -> Option<Option<Spanned<u64>>> {
+    fields.read_optional(lower, key, |lower, node, what| {
+        lower.count(node, what, false)
+    })
 }

@@ -2,13 +2,16 @@
 //!
 //! Receives an op's payload opened with the keys its entry in [`OPS`] names (unknown keys and
 //! missing required keys are refused by the table); returns the lowered [`Op`], or `None` after
-//! recording diagnostics. `base`, `target_a` and `target_b` are templates against `tuned`;
+//! recording diagnostics. `base`, `target_a` and `target_b` are templates against `tuned`
+//! (`target_a` and `target_b` both or neither: without them the factors get PEFT's names);
 //! `lora_a` and `lora_b` against `target`. The rules on values (a positive rank, an energy in
 //! (0, 1], a finite alpha, distinct factor names) are the shared ones of [`crate::plan::rules`].
 
+use super::creation_ops::svd_options;
 use super::fields::Fields;
 use super::lower::{Lowerer, Lowering, OpTable};
-use crate::plan::ast::{LoraExtract, LoraMerge, Op};
+use crate::plan::ast::{LoraExtract, LoraMerge, Op, Spanned, TensorRef};
+use crate::plan::diagnostics;
 use crate::plan::rules::{self, Relation};
 
 /// Each op of this module, with its keys.
@@ -16,7 +19,18 @@ pub(super) const OPS: OpTable = &[
     (
         "lora_extract",
         Lowering::Keys(
-            &["tuned", "base", "target_a", "target_b", "rank", "energy"],
+            &[
+                "tuned",
+                "base",
+                "target_a",
+                "target_b",
+                "rank",
+                "energy",
+                "method",
+                "oversampling",
+                "power_iterations",
+                "seed",
+            ],
             lora_extract,
         ),
     ),
@@ -30,25 +44,60 @@ fn lora_extract(lower: &mut Lowerer<'_>, fields: &Fields<'_>) -> Option<Op> {
     let tuned = lower.reference(fields, "tuned", Relation::Source);
     let relation = Relation::TemplateOf(tuned.as_ref());
     let base = lower.reference(fields, "base", relation);
-    let target_a = lower.reference(fields, "target_a", relation);
-    let target_b = lower.reference(fields, "target_b", relation);
+    let factors = factor_names(lower, fields, relation);
     let rank = fields.read(lower, "rank", |lower, node, what| {
         lower.count(node, what, true)
     });
     let energy = fields.read_optional(lower, "energy", Lowerer::number);
-    let (target_a, target_b, energy) = (target_a?, target_b?, energy?);
-    lower.check(rules::distinct_factors(&target_a, &target_b))?;
+    let svd = svd_options(lower, fields);
+    let (factors, energy) = (factors?, energy?);
+    if let Some((target_a, target_b)) = &factors {
+        lower.check(rules::distinct_factors(target_a, target_b))?;
+    }
     if let Some(energy) = &energy {
         lower.check(rules::energy_fraction(energy))?;
     }
     Some(Op::LoraExtract(LoraExtract {
         tuned: tuned?,
         base: base?,
-        target_a,
-        target_b,
+        factors,
         rank: rank?,
         energy,
+        svd: svd?,
     }))
+}
+
+/// `target_a` and `target_b`, both or neither (PEFT's names then): `Some(None)` when neither is
+/// written, `None` after a diagnostic.
+fn factor_names(
+    lower: &mut Lowerer<'_>,
+    fields: &Fields<'_>,
+    relation: Relation<'_>,
+) -> Option<Option<(Spanned<TensorRef>, Spanned<TensorRef>)>> {
+    match (fields.entry("target_a"), fields.entry("target_b")) {
+        (None, None) => Some(None),
+        (Some(_), Some(_)) => {
+            let target_a = lower.reference(fields, "target_a", relation);
+            let target_b = lower.reference(fields, "target_b", relation);
+            Some(Some((target_a?, target_b?)))
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            let (written, missing) = if fields.entry("target_a").is_some() {
+                ("target_a", "target_b")
+            } else {
+                ("target_b", "target_a")
+            };
+            lower.error(
+                diagnostics::missing_key(fields.op(), missing, fields.keyword_span()).with_note(
+                    format!(
+                        "`{written}` is written: name both factors, or neither to get PEFT's \
+                         `….lora_A.weight` / `….lora_B.weight`"
+                    ),
+                ),
+            );
+            None
+        }
+    }
 }
 
 fn lora_merge(lower: &mut Lowerer<'_>, fields: &Fields<'_>) -> Option<Op> {

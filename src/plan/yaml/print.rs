@@ -345,22 +345,27 @@ fn payload(op: &Op) -> Flow {
                     .as_ref()
                     .map(|b| boolean(b.node)),
             );
+            svd_options(&mut map, &phlora.svd);
         }
         Op::PhloraInPlace(phlora) => {
             map.push(("target", reference(&phlora.target)));
             map.push(("rank", word(&phlora.rank.to_string())));
+            svd_options(&mut map, &phlora.svd);
         }
         Op::LoraExtract(extract) => {
             map.push(("tuned", reference(&extract.tuned)));
             map.push(("base", reference(&extract.base)));
-            map.push(("target_a", reference(&extract.target_a)));
-            map.push(("target_b", reference(&extract.target_b)));
+            if let Some((target_a, target_b)) = &extract.factors {
+                map.push(("target_a", reference(target_a)));
+                map.push(("target_b", reference(target_b)));
+            }
             map.push(("rank", word(&extract.rank.to_string())));
             optional(
                 &mut map,
                 "energy",
                 extract.energy.as_ref().map(|e| number(e.node)),
             );
+            svd_options(&mut map, &extract.svd);
         }
         Op::LoraMerge(merge) => {
             map.push(("target", reference(&merge.target)));
@@ -472,6 +477,15 @@ fn from_to(
 ) {
     map.push(("from", reference(from)));
     map.push(("to", reference(to)));
+}
+
+/// The SVD keys that are written, in the order the docs list them.
+fn svd_options(map: &mut Vec<(&'static str, Flow)>, svd: &SvdOptions) {
+    let count = |value: &Option<Spanned<u64>>| value.as_ref().map(|v| word(&v.node.to_string()));
+    optional(map, "method", svd.method.as_ref().map(|m| word(m.node.as_str())));
+    optional(map, "oversampling", count(&svd.oversampling));
+    optional(map, "power_iterations", count(&svd.power_iterations));
+    optional(map, "seed", count(&svd.seed));
 }
 
 fn optional(map: &mut Vec<(&'static str, Flow)>, key: &'static str, value: Option<Flow>) {
