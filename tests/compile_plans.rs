@@ -494,3 +494,105 @@ fn a_nested_plan_with_one_input_resolves_unqualified_names_to_it() {
     );
     assert_eq!(stored_names(&compilation).len(), 28);
 }
+
+/// The factorization nodes of a compiled plan: (op name, parameters as `key=value`).
+fn factorizations(compilation: &Compilation) -> Vec<(String, Vec<String>)> {
+    let graph = &compilation.graph;
+    graph
+        .node_ids()
+        .into_iter()
+        .filter_map(|id| match &graph.node(id)?.kind {
+            NodeKind::Linalg(linalg) if linalg.name().ends_with("_factors") => Some((
+                linalg.name().to_string(),
+                linalg
+                    .parameters()
+                    .into_iter()
+                    .map(|(key, value)| format!("{key}={value}"))
+                    .collect(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn each_matrix_is_factorized_once_with_the_plan_svd_settings() {
+    let phlora = step(Op::Phlora(Phlora {
+        target: r(r"h\.(\d+)\.mlp\.c_fc\.weight"),
+        target_a: r(r"h.\1.mlp.c_fc.lora_A"),
+        target_b: r(r"h.\1.mlp.c_fc.lora_B"),
+        rank: sp(4),
+        delete_original: None,
+        require_missing_dest: None,
+        svd: SvdOptions {
+            method: Some(sp(SvdMethodName::Randomized)),
+            oversampling: Some(sp(3)),
+            power_iterations: None,
+            seed: Some(sp(11)),
+        },
+    }));
+    let compilation = compile(&single(vec![phlora]));
+    assert!(errors(&compilation).is_empty());
+    // Two matrices matched: two factorizations (A and B are views of each), not four SVDs.
+    let expected = vec![
+        "rank=4".to_string(),
+        "method=\"randomized\"".to_string(),
+        "oversampling=3".to_string(),
+        "power_iterations=2".to_string(),
+        "seed=11".to_string(),
+    ];
+    assert_eq!(
+        factorizations(&compilation),
+        vec![
+            ("phlora_factors".to_string(), expected.clone()),
+            ("phlora_factors".to_string(), expected)
+        ]
+    );
+    let names = stored_names(&compilation);
+    for name in ["h.0.mlp.c_fc.lora_A", "h.1.mlp.c_fc.lora_B"] {
+        assert!(names.iter().any(|n| n == name), "{name} not stored");
+    }
+}
+
+#[test]
+fn lora_extract_without_factor_names_uses_peft_names() {
+    let extract = step(Op::LoraExtract(LoraExtract {
+        tuned: r(r"h\.0\.mlp\.c_(fc|proj)\.weight"),
+        base: r(r"h.1.mlp.c_\1.weight"),
+        factors: None,
+        rank: sp(2),
+        energy: None,
+        svd: SvdOptions::default(),
+    }));
+    let compilation = compile(&single(vec![extract]));
+    assert!(errors(&compilation).is_empty());
+    let names = stored_names(&compilation);
+    for name in [
+        "h.0.mlp.c_fc.lora_A.weight",
+        "h.0.mlp.c_fc.lora_B.weight",
+        "h.0.mlp.c_proj.lora_A.weight",
+        "h.0.mlp.c_proj.lora_B.weight",
+    ] {
+        assert!(names.iter().any(|n| n == name), "{name} not stored");
+    }
+    assert_eq!(factorizations(&compilation).len(), 2);
+    // A PEFT name that already exists is refused like any destination that exists.
+    let again = step(Op::LoraExtract(LoraExtract {
+        tuned: r(r"h\.0\.mlp\.c_fc\.weight"),
+        base: r("h.1.mlp.c_fc.weight"),
+        factors: None,
+        rank: sp(2),
+        energy: None,
+        svd: SvdOptions::default(),
+    }));
+    let first = step(Op::LoraExtract(LoraExtract {
+        tuned: r(r"h\.0\.mlp\.c_fc\.weight"),
+        base: r("h.1.mlp.c_fc.weight"),
+        factors: None,
+        rank: sp(2),
+        energy: None,
+        svd: SvdOptions::default(),
+    }));
+    let compilation = compile(&single(vec![first, again]));
+    assert_eq!(errors(&compilation), vec!["E0402", "E0402"]);
+}
