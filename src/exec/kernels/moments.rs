@@ -10,13 +10,14 @@
 //! the finite values; how they enter the answers is the caller's explicit choice of
 //! [`NonFinite`] when reading them out.
 //!
-//! **Nothing overflows or underflows for finite data.** The mean is the plain sum over the count
+//! **Finite data never overflows, and small data does not underflow.** The mean is the plain sum over the count
 //! (the same bits a sequential sum gives), falling back to a sum scaled by a power of two only when
 //! the plain sum overflows. Squared deviations are accumulated in units of a power of two `scale`
 //! near the largest magnitude seen, so values near ±1e300 (whose squares overflow) and near
 //! ±1e-300 (whose squares underflow) have the std they should: finite and correct whenever the true
-//! std is representable. Scaling by a power of two is exact, so for ordinary data the answers are
-//! bit-identical to the unscaled textbook formulas.
+//! std is representable (only values more than 2^1022 times smaller than the largest lose their
+//! share, far below the rounding error). Scaling by a power of two is exact, so for ordinary data
+//! one chunk's answers are bit-identical to the unscaled textbook formulas.
 
 use rayon::prelude::*;
 
