@@ -3,36 +3,13 @@
 //! for every plan in `tests/golden/check/`. Run with `BLESS=1` to rewrite the expected files
 //! after an intended change, then review the diff.
 
-use std::path::{Path, PathBuf};
+mod golden_support;
+
+use std::path::Path;
 
 use brainsurgery::cli::check::{check, CheckArgs, CheckpointHeaders, Rendering};
 use brainsurgery::cli::graph::{graph, GraphArgs, GraphFormat};
-
-fn plans(directory: &str) -> Vec<PathBuf> {
-    let mut plans: Vec<PathBuf> = std::fs::read_dir(directory)
-        .unwrap_or_else(|_| panic!("{directory} exists"))
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    plans.sort();
-    plans
-}
-
-/// Compares `actual` with the golden file (or rewrites it under `BLESS=1`); returns a mismatch
-/// message.
-fn golden(path: &Path, actual: &str) -> Option<String> {
-    if std::env::var_os("BLESS").is_some() {
-        std::fs::write(path, actual).expect("golden file is writable");
-        return None;
-    }
-    let expected = std::fs::read_to_string(path).unwrap_or_default();
-    (expected != actual).then(|| {
-        format!(
-            "{} differs (BLESS=1 to update):\n--- expected\n{expected}\n--- actual\n{actual}",
-            path.display()
-        )
-    })
-}
+use golden_support::{golden, yaml_files};
 
 /// Whether the plan asks for extra `graph` flags: a first comment line `# graph: --all` etc.
 fn flags(plan: &Path) -> (bool, bool) {
@@ -43,7 +20,7 @@ fn flags(plan: &Path) -> (bool, bool) {
 
 #[test]
 fn graph_output_matches_the_golden_files() {
-    let plans = plans("tests/golden/graph");
+    let plans = yaml_files("tests/golden/graph");
     assert!(plans.len() >= 5, "only {} graph golden plans", plans.len());
     let headers = CheckpointHeaders::new();
     let mut mismatches = Vec::new();
@@ -67,7 +44,7 @@ fn graph_output_matches_the_golden_files() {
 
 #[test]
 fn check_output_matches_the_golden_files() {
-    let plans = plans("tests/golden/check");
+    let plans = yaml_files("tests/golden/check");
     assert!(!plans.is_empty());
     let headers = CheckpointHeaders::new();
     let mut mismatches = Vec::new();

@@ -5,40 +5,17 @@
 //! same tensors (outputs, names, types) and keeps the same sinks, and optimizing again changes
 //! nothing. No tensor byte is read.
 
+mod golden_support;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use brainsurgery::cli::check::{compile_files, CheckpointHeaders, CompiledFiles};
 use brainsurgery::cli::graph::{graph, GraphArgs, GraphFormat};
 use brainsurgery::diagnostics::Severity;
 use brainsurgery::graph::{NodeKind, PlanGraph};
 use brainsurgery::optimize::{optimize, Options, Report};
-
-fn yaml_files(directory: &str) -> Vec<PathBuf> {
-    let mut plans: Vec<PathBuf> = std::fs::read_dir(directory)
-        .unwrap_or_else(|_| panic!("{directory} exists"))
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    plans.sort();
-    plans
-}
-
-/// Compares `actual` with the golden file (or rewrites it under `BLESS=1`); returns a mismatch
-/// message.
-fn golden(path: &Path, actual: &str) -> Option<String> {
-    if std::env::var_os("BLESS").is_some() {
-        std::fs::write(path, actual).expect("golden file is writable");
-        return None;
-    }
-    let expected = std::fs::read_to_string(path).unwrap_or_default();
-    (expected != actual).then(|| {
-        format!(
-            "{} differs (BLESS=1 to update):\n--- expected\n{expected}\n--- actual\n{actual}",
-            path.display()
-        )
-    })
-}
+use golden_support::{golden, yaml_files};
 
 /// The graph of a plan that compiles without errors, or `None`.
 fn compiled(plan: &Path, headers: &CheckpointHeaders) -> Option<PlanGraph> {

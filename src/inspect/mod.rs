@@ -5,15 +5,15 @@
 //! ([`render::table`]), the compact tree ([`fold`], [`render::tree`]) and the JSON documents
 //! ([`json`]) are built without touching tensor bytes. Only statistics ([`checkpoint_stats`]) read
 //! data: each tensor's mapped bytes are decoded ([`decode`], [`float8`]) and summarized in parallel
-//! chunks ([`stats`], [`moments`]), and the tensor's pages are released as soon as it is done, so
-//! memory stays near one tensor per worker however large the checkpoint.
+//! chunks ([`stats`], with the kernels' [`moments`](crate::exec::kernels::moments)), and the
+//! tensor's pages are released as soon as it is done, so memory stays near one tensor per worker
+//! however large the checkpoint.
 
 pub mod decode;
 pub mod float8;
 pub mod fold;
 pub mod inventory;
 pub mod json;
-pub mod moments;
 pub mod render;
 pub mod stats;
 pub mod text;

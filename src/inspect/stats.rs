@@ -8,15 +8,10 @@
 //! rounding whatever the chunk size. Only one chunk's decoded values per worker exist at a time.
 //! Dtypes without a real value per element (F4, F6_*, C64) give [`TensorStats::Unsupported`].
 
-use rayon::prelude::*;
-
 use super::decode::{decodable, decode_into};
-use super::moments::Moments;
+pub use crate::exec::kernels::moments::CHUNK_ELEMENTS;
+use crate::exec::kernels::moments::{summarize_chunks, Moments, NonFinite};
 use crate::tensor::DType;
-
-/// Elements per parallel work item: large enough to amortize scheduling, small enough that a
-/// worker's decoded buffer (8 bytes per element) stays in cache.
-pub const CHUNK_ELEMENTS: usize = 1 << 16;
 
 /// The statistics of one tensor.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,15 +35,16 @@ pub struct Summary {
 
 impl Summary {
     fn from_moments(moments: Moments) -> Summary {
-        let has_values = moments.count > 0;
+        // Non-finite values are counted apart, so they stay out of min, max, mean and std.
+        let statistics = moments.statistics(NonFinite::Exclude);
         Summary {
-            elements: moments.count + moments.nan + moments.infinite,
-            min: has_values.then_some(moments.min),
-            max: has_values.then_some(moments.max),
-            mean: has_values.then_some(moments.mean),
-            std: moments.std(),
-            nan: moments.nan,
-            infinite: moments.infinite,
+            elements: moments.element_count(),
+            min: statistics.map(|s| s.min),
+            max: statistics.map(|s| s.max),
+            mean: statistics.map(|s| s.mean),
+            std: moments.std(NonFinite::Exclude),
+            nan: moments.nan_count(),
+            infinite: moments.infinite_count(),
         }
     }
 }
@@ -67,16 +63,10 @@ pub fn summarize_in_chunks(dtype: DType, bytes: &[u8], chunk_elements: usize) ->
     // Every decodable dtype is a whole number of bytes wide.
     let element_bytes = dtype.bit_size() / 8;
     let chunk_bytes = chunk_elements.max(1).saturating_mul(element_bytes);
-    let partials: Vec<Moments> = bytes
-        .par_chunks(chunk_bytes)
-        .map_init(Vec::new, |values, chunk| {
-            values.clear();
-            decode_into(dtype, chunk, values);
-            Moments::from_values(values)
-        })
-        .collect();
-    let total = partials.into_iter().fold(Moments::EMPTY, Moments::merge);
-    TensorStats::Summary(Summary::from_moments(total))
+    let moments = summarize_chunks(bytes, chunk_bytes, |chunk, values| {
+        decode_into(dtype, chunk, values);
+    });
+    TensorStats::Summary(Summary::from_moments(moments))
 }
 
 #[cfg(test)]

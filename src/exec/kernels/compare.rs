@@ -1,5 +1,5 @@
 //! Value comparisons and summaries: `equal` (exact or within eps), `iszero`, the largest absolute
-//! difference (for `diff`), and min / max / mean (for `dump` with stats).
+//! difference (for `diff`), and min / max / mean (for `dump` with stats, through [`super::moments`]).
 //!
 //! Receives tensor views; returns plain answers. Comparisons are by value, as `torch.equal` and
 //! BrainSurgery's assertions compare: +0.0 equals −0.0, NaN equals nothing, integers compare
@@ -11,11 +11,12 @@
 use rayon::prelude::*;
 
 use super::codec::{decode, LaneKind, Lanes};
+use super::moments::{summarize_chunks, NonFinite, CHUNK_ELEMENTS};
 use crate::exec::error::KernelError;
 use crate::exec::tensor_data::TensorView;
 
-/// Elements per parallel task.
-const CHUNK_ELEMENTS: usize = 64 * 1024;
+/// Minimum, maximum and mean, as `dump` with stats prints them.
+pub use super::moments::Statistics;
 
 /// Whether the two tensors hold equal values (`eps = None`) or values within `eps`.
 pub fn equal(left: &TensorView, right: &TensorView, eps: Option<f64>) -> Result<bool, KernelError> {
@@ -65,43 +66,14 @@ pub fn is_zero(input: &TensorView, eps: Option<f64>) -> Result<bool, KernelError
     Ok(chunks(input).all(|chunk| widened(input, chunk).iter().all(|x| x.abs() <= limit)))
 }
 
-/// Minimum, maximum and mean of a tensor, computed in `f64`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Statistics {
-    /// NaN when any element is NaN (as `torch.min`).
-    pub min: f64,
-    /// NaN when any element is NaN (as `torch.max`).
-    pub max: f64,
-    pub mean: f64,
-}
-
-/// The statistics of `input`, or `None` for an empty tensor.
+/// The min, max and mean of `input` in `f64`, or `None` for an empty tensor. NaN and infinities
+/// propagate as in `torch.min` / `max` / `mean`: one NaN makes all three NaN.
 pub fn statistics(input: &TensorView) -> Result<Option<Statistics>, KernelError> {
     LaneKind::require("statistics", input.dtype())?;
-    let count = input.element_count();
-    if count == 0 {
-        return Ok(None);
-    }
-    // Partial results are collected in chunk order and combined sequentially, so the mean's
-    // rounding does not depend on how rayon scheduled the chunks.
-    let partials: Vec<(f64, f64, f64)> = chunks(input)
-        .map(|chunk| {
-            let values = widened(input, chunk);
-            let min = values.iter().copied().fold(f64::INFINITY, nan_min);
-            let max = values.iter().copied().fold(f64::NEG_INFINITY, nan_max);
-            (min, max, values.iter().sum::<f64>())
-        })
-        .collect();
-    let (min, max, sum) = partials
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY, 0.0), |a, b| {
-            (nan_min(a.0, b.0), nan_max(a.1, b.1), a.2 + b.2)
-        });
-    Ok(Some(Statistics {
-        min,
-        max,
-        mean: sum / count as f64,
-    }))
+    let moments = summarize_chunks(input.bytes(), chunk_bytes(input), |chunk, values| {
+        values.extend(widened(input, chunk));
+    });
+    Ok(moments.statistics(NonFinite::Propagate))
 }
 
 fn check_pair(op: &'static str, left: &TensorView, right: &TensorView) -> Result<(), KernelError> {
@@ -179,13 +151,5 @@ fn nan_max(a: f64, b: f64) -> f64 {
         f64::NAN
     } else {
         a.max(b)
-    }
-}
-
-fn nan_min(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else {
-        a.min(b)
     }
 }

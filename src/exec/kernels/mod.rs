@@ -12,6 +12,8 @@
 //! - [`linalg`]: matmul through faer.
 //! - [`lowrank`]: PHLoRA factors and reconstruction, LoRA extract and merge (exact or randomized SVD).
 //! - [`compare`]: equal, iszero, max abs diff, statistics.
+//! - [`moments`]: min, max, mean and std as a mergeable, overflow-free accumulator, with the
+//!   NaN policy chosen by the caller (`dump` propagates, `inspect --stats` excludes).
 //!
 //! Each family also exposes its type rule (`*_type` functions, `ElementwiseOp::prepare`,
 //! `SliceGeometry`), so the compiler and the kernels agree by construction. The numerics
@@ -27,6 +29,7 @@ pub mod float8;
 pub mod layout;
 pub mod linalg;
 pub mod lowrank;
+pub mod moments;
 pub mod program;
 pub mod random;
 pub(crate) mod scalar;
