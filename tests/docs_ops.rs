@@ -50,26 +50,39 @@ fn every_op_has_a_section() {
     }
 }
 
+/// Each section shows its example in both syntaxes; when it shows several, the n-th YAML block
+/// pairs with the n-th terse block.
 #[test]
-fn each_section_shows_one_example_in_both_syntaxes() {
+fn each_section_shows_its_examples_in_both_syntaxes() {
     let mut checked = 0;
     for (names, body) in sections() {
         if !names.iter().all(|name| OP_NAMES.contains(&name.as_str())) {
             continue;
         }
         let blocks = blocks(&body);
-        let yaml = blocks.iter().find(|(tag, _)| tag == "yaml");
-        let terse = blocks.iter().find(|(tag, _)| tag.is_empty());
-        let (Some((_, yaml)), Some((_, terse))) = (yaml, terse) else {
-            panic!("section {names:?} needs a yaml block and a terse block");
-        };
-        let indented: String = yaml.lines().map(|line| format!("  {line}\n")).collect();
-        let from_yaml = parse_yaml_text(&format!("inputs: [m]\ntransforms:\n{indented}"))
-            .unwrap_or_else(|errors| panic!("{names:?} YAML:\n{yaml}\n{errors}"));
-        let from_terse = parse_terse_text(&format!("input \"m\"\n{terse}\n"))
-            .unwrap_or_else(|errors| panic!("{names:?} terse:\n{terse}\n{errors}"));
-        assert_eq!(from_yaml.steps, from_terse.steps, "{names:?}");
-        checked += 1;
+        let yaml: Vec<&String> = blocks
+            .iter()
+            .filter(|(tag, _)| tag == "yaml")
+            .map(|(_, text)| text)
+            .collect();
+        let terse: Vec<&String> = blocks
+            .iter()
+            .filter(|(tag, _)| tag.is_empty())
+            .map(|(_, text)| text)
+            .collect();
+        assert!(
+            !yaml.is_empty() && yaml.len() == terse.len(),
+            "section {names:?} needs as many yaml blocks as terse blocks, at least one"
+        );
+        for (yaml, terse) in yaml.into_iter().zip(terse) {
+            let indented: String = yaml.lines().map(|line| format!("  {line}\n")).collect();
+            let from_yaml = parse_yaml_text(&format!("inputs: [m]\ntransforms:\n{indented}"))
+                .unwrap_or_else(|errors| panic!("{names:?} YAML:\n{yaml}\n{errors}"));
+            let from_terse = parse_terse_text(&format!("input \"m\"\n{terse}\n"))
+                .unwrap_or_else(|errors| panic!("{names:?} terse:\n{terse}\n{errors}"));
+            assert_eq!(from_yaml.steps, from_terse.steps, "{names:?}");
+            checked += 1;
+        }
     }
-    assert!(checked >= 30, "only {checked} sections checked");
+    assert!(checked >= 30, "only {checked} examples checked");
 }

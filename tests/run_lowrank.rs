@@ -378,3 +378,130 @@ fn lora_merge_refuses_mismatched_adapter_shapes_before_running() {
     assert!(message.contains("A must be r × 6"), "{message}");
     assert!(!output.exists());
 }
+
+/// `method: randomized` in a plan reaches the kernel with the plan's settings: the written
+/// factors are bit-identical to the randomized kernel's with those settings, differ with another
+/// seed, and approximate W close to the optimum (a decaying spectrum, measured by the reference).
+#[test]
+fn a_plan_chooses_the_randomized_svd_and_its_settings() {
+    use brainsurgery::exec::kernels::lowrank::{phlora, phlora_reconstruct, RandomizedSvd, SvdMethod};
+    let (rows, columns, rank) = (48usize, 36usize, 4usize);
+    let sigma = kernels_lowrank_support::geometric(4.0, 0.7, columns);
+    let stored = kernels_lowrank_support::with_spectrum(rows, columns, &sigma, 31);
+    let input = matrix_tensor(DType::F64, rows, columns, &stored);
+    let tensor = Tensor {
+        dtype: DType::F64,
+        shape: vec![rows as u64, columns as u64],
+        bytes: input.bytes().to_vec(),
+    };
+    let tensors = [("w".to_string(), tensor.clone()), ("v".to_string(), tensor)];
+    let run_seed = |seed: u64| {
+        let scratch = tempfile::tempdir().expect("tempdir");
+        run_plan(
+            scratch.path(),
+            &tensors,
+            &format!(
+                "  - phlora: {{ target: w, target_a: a, target_b: b, rank: {rank}, method: randomized, oversampling: 3, power_iterations: 1, seed: {seed} }}\n  - phlora_: {{ target: v, rank: {rank}, method: randomized, oversampling: 3, power_iterations: 1, seed: {seed} }}\n"
+            ),
+        )
+    };
+    let method = |seed| {
+        SvdMethod::Randomized(RandomizedSvd {
+            oversampling: 3,
+            power_iterations: 1,
+            seed,
+        })
+    };
+    let written = run_seed(5);
+    let kernel = phlora(&input.view(), rank as u64, &method(5)).expect("kernel");
+    assert_eq!(written["a"].bytes, kernel.a.bytes());
+    assert_eq!(written["b"].bytes, kernel.b.bytes());
+    let reconstructed = phlora_reconstruct(&input.view(), rank as u64, &method(5)).expect("kernel");
+    assert_eq!(written["v"].bytes, reconstructed.bytes());
+    let exact = phlora(&input.view(), rank as u64, &SvdMethod::Exact).expect("kernel");
+    assert_ne!(written["a"].bytes, exact.a.bytes(), "the exact SVD ran");
+    let other_seed = run_seed(6);
+    assert_ne!(other_seed["a"].bytes, written["a"].bytes, "the seed is ignored");
+    // Close to optimal: the squared error is at most 5 % above the discarded energy.
+    let reference = ReferenceSvd::new(&stored, rows, columns);
+    let product = factor_product(&data(&written["a"]), &data(&written["b"]));
+    let error = frobenius_squared(&subtract(&stored, &product));
+    let tail = reference.tail_energy(rank);
+    assert!(
+        error >= tail * (1.0 - 1e-9) && error <= 1.05 * tail,
+        "error² {error} against the optimal {tail}"
+    );
+}
+
+/// Without `target_a`/`target_b`, `lora_extract` names the factors as PEFT does; the
+/// randomized SVD recovers a delta of rank 3 exactly once its sketch is wider than 3.
+#[test]
+fn lora_extract_names_factors_like_peft_and_can_sketch() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let (base, tuned, tuned_values) = base_and_tuned(DType::F64, 3);
+    write(&scratch.path().join("base.safetensors"), &base, None);
+    write(&scratch.path().join("tuned.safetensors"), &tuned, None);
+    let adapter = scratch.path().join("adapter.safetensors");
+    let plan = format!(
+        "inputs:\n  - base::{}\n  - tuned::{}\ntransforms:\n  - lora_extract: {{ tuned: 'tuned::layer\\.(\\d+)\\.weight', base: 'base::layer.\\1.weight', rank: 3, method: randomized, oversampling: 2, seed: 1 }}\n  - delete: {{ target: 'tuned::layer\\.\\d+\\.weight' }}\noutput: {}\n",
+        scratch.path().join("base.safetensors").display(),
+        scratch.path().join("tuned.safetensors").display(),
+        adapter.display()
+    );
+    run_text(scratch.path(), "extract.yaml", &plan, 0);
+    let written = read(&adapter);
+    let names: Vec<_> = written.keys().cloned().collect();
+    assert_eq!(
+        names,
+        [
+            "layer.0.lora_A.weight",
+            "layer.0.lora_B.weight",
+            "layer.1.lora_A.weight",
+            "layer.1.lora_B.weight"
+        ]
+    );
+    assert_eq!(written["layer.0.lora_A.weight"].shape, [3, 8]);
+    assert_eq!(written["layer.0.lora_B.weight"].shape, [12, 3]);
+    let merged = merge(scratch.path(), 3.0);
+    for (layer, expected) in tuned_values.iter().enumerate() {
+        let got = values(&data(&merged[&format!("layer.{layer}.weight")]));
+        assert!(
+            largest_difference(&got, expected) < 1e-10,
+            "layer {layer}: the sketched adapter does not give the tuned weights back"
+        );
+    }
+}
+
+/// Randomized settings without `method: randomized` are refused before anything runs, in
+/// both syntaxes.
+#[test]
+fn randomized_settings_without_the_randomized_method_are_refused() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let (w, _) = matrix(DType::F32, 6, 6, 40);
+    let input = scratch.path().join("in.safetensors");
+    write(&input, &[("w".to_string(), w)], None);
+    let output = scratch.path().join("out.safetensors");
+    let yaml = format!(
+        "inputs: [{}]\ntransforms:\n  - phlora_: {{ target: w, rank: 2, seed: 4 }}\noutput: {}\n",
+        input.display(),
+        output.display()
+    );
+    let result = run_text(scratch.path(), "plan.yaml", &yaml, 1);
+    let message = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        message.contains("applies only to the randomized SVD") && message.contains("method: randomized"),
+        "{message}"
+    );
+    let terse = format!(
+        "input \"{}\"\noutput \"{}\"\nphlora_(w, rank=2, method=exact, oversampling=4)\n",
+        input.display(),
+        output.display()
+    );
+    let result = run_text(scratch.path(), "plan.bs", &terse, 1);
+    let message = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        message.contains("applies only to the randomized SVD") && message.contains("method=randomized"),
+        "{message}"
+    );
+    assert!(!output.exists());
+}
