@@ -384,7 +384,9 @@ fn lora_merge_refuses_mismatched_adapter_shapes_before_running() {
 /// seed, and approximate W close to the optimum (a decaying spectrum, measured by the reference).
 #[test]
 fn a_plan_chooses_the_randomized_svd_and_its_settings() {
-    use brainsurgery::exec::kernels::lowrank::{phlora, phlora_reconstruct, RandomizedSvd, SvdMethod};
+    use brainsurgery::exec::kernels::lowrank::{
+        phlora, phlora_reconstruct, RandomizedSvd, SvdMethod,
+    };
     let (rows, columns, rank) = (48usize, 36usize, 4usize);
     let sigma = kernels_lowrank_support::geometric(4.0, 0.7, columns);
     let stored = kernels_lowrank_support::with_spectrum(rows, columns, &sigma, 31);
@@ -421,7 +423,10 @@ fn a_plan_chooses_the_randomized_svd_and_its_settings() {
     let exact = phlora(&input.view(), rank as u64, &SvdMethod::Exact).expect("kernel");
     assert_ne!(written["a"].bytes, exact.a.bytes(), "the exact SVD ran");
     let other_seed = run_seed(6);
-    assert_ne!(other_seed["a"].bytes, written["a"].bytes, "the seed is ignored");
+    assert_ne!(
+        other_seed["a"].bytes, written["a"].bytes,
+        "the seed is ignored"
+    );
     // Close to optimal: the squared error is at most 5 % above the discarded energy.
     let reference = ReferenceSvd::new(&stored, rows, columns);
     let product = factor_product(&data(&written["a"]), &data(&written["b"]));
@@ -489,7 +494,8 @@ fn randomized_settings_without_the_randomized_method_are_refused() {
     let result = run_text(scratch.path(), "plan.yaml", &yaml, 1);
     let message = String::from_utf8_lossy(&result.stderr);
     assert!(
-        message.contains("applies only to the randomized SVD") && message.contains("method: randomized"),
+        message.contains("applies only to the randomized SVD")
+            && message.contains("method: randomized"),
         "{message}"
     );
     let terse = format!(
@@ -500,7 +506,8 @@ fn randomized_settings_without_the_randomized_method_are_refused() {
     let result = run_text(scratch.path(), "plan.bs", &terse, 1);
     let message = String::from_utf8_lossy(&result.stderr);
     assert!(
-        message.contains("applies only to the randomized SVD") && message.contains("method=randomized"),
+        message.contains("applies only to the randomized SVD")
+            && message.contains("method=randomized"),
         "{message}"
     );
     assert!(!output.exists());

@@ -126,12 +126,24 @@ const SINGLE_INPUT: &[(&str, &str)] = &[
     ),
     ("phlora_(w, rank=64)", "phlora_: {target: w, rank: 64}"),
     (
+        "phlora_(w, rank=64, method=randomized, oversampling=5, power_iterations=1, seed=9)",
+        "phlora_: {target: w, rank: 64, method: randomized, oversampling: 5, power_iterations: 1, seed: 9}",
+    ),
+    (
+        "a, b = phlora(w, rank=2, method=exact)",
+        "phlora: {target: w, target_a: a, target_b: b, rank: 2, method: exact}",
+    ),
+    (
         "h.\\1.lora_A, h.\\1.lora_B = lora_extract(h.(\\d+).w, base::h.\\1.w, rank=8)",
         "lora_extract: {tuned: 'h.(\\d+).w', base: 'base::h.\\1.w', target_a: 'h.\\1.lora_A', target_b: 'h.\\1.lora_B', rank: 8}",
     ),
     (
         "a, b = lora_extract(w, v, rank=4, energy=0.5)",
         "lora_extract: {tuned: w, base: v, target_a: a, target_b: b, rank: 4, energy: 0.5}",
+    ),
+    (
+        "lora_extract(w, v, rank=4, method=randomized, seed=2)",
+        "lora_extract: {tuned: w, base: v, rank: 4, method: randomized, seed: 2}",
     ),
     (
         "lora_merge_(w, a, b, alpha=16)",

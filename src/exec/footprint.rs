@@ -292,9 +292,7 @@ fn svd_elements(m: u64, n: u64, rank: u64, method: &SvdMethod) -> u64 {
     let exact = 5 * m * n + m * k + k + k * n;
     match method {
         SvdMethod::Randomized(settings) => {
-            let width = rank
-                .min(k)
-                .saturating_add(settings.oversampling as u64);
+            let width = rank.min(k).saturating_add(settings.oversampling as u64);
             if width >= k {
                 exact
             } else {

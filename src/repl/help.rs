@@ -239,13 +239,13 @@ pub const OPS: [OpHelp; 41] = [
     ),
     op(
         "phlora_",
-        "Replace 2-D tensors by their rank-r approximation.",
-        "phlora_(w, rank=64)",
-        "phlora_: {target: w, rank: 64}",
+        "Replace 2-D tensors by their rank-r approximation; `method=randomized` sketches the SVD.",
+        "phlora_(w, rank=64, method=randomized)",
+        "phlora_: {target: w, rank: 64, method: randomized}",
     ),
     op(
         "lora_extract",
-        "Factor tuned − base into LoRA factors A (r × in) and B (out × r); `energy` keeps fewer components.",
+        "Factor tuned − base into LoRA factors A (r × in) and B (out × r); `energy` keeps fewer components; without A, B they get PEFT's names.",
         "tuned::h.\\1.lora_A, tuned::h.\\1.lora_B = lora_extract(tuned::h.(\\d+).w, base::h.\\1.w, rank=8)",
         "lora_extract: {tuned: 'tuned::h.(\\d+).w', base: 'base::h.\\1.w', target_a: 'tuned::h.\\1.lora_A', target_b: 'tuned::h.\\1.lora_B', rank: 8}",
     ),

@@ -830,7 +830,8 @@ fn simple_op(scope: Scope) -> BoxedStrategy<Op> {
             prop::option::of(any::<bool>()),
             svd_options()
         )
-            .prop_filter("factor names differ", |((_, factors), _, _, _, _)| factors[0]
+            .prop_filter("factor names differ", |((_, factors), _, _, _, _)| factors
+                [0]
                 != factors[1])
             .prop_map(
                 |((target, factors), rank, delete_original, require_missing_dest, svd)| Op::Phlora(

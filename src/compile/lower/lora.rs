@@ -81,6 +81,9 @@ pub(super) fn lora_extract(draft: &mut Draft, extract: &LoraExtract) -> Result<(
     Ok(())
 }
 
+/// An (alias, name) a step writes.
+type Destination = (String, String);
+
 /// PEFT's factor names for each tuned match, in its alias: `NAME.lora_A.weight` and
 /// `NAME.lora_B.weight` for a tuned `NAME.weight` (for a name without `.weight`, the suffixes
 /// are appended to the whole name). The names must be new and distinct across matches; `None`
@@ -90,7 +93,7 @@ fn peft_destinations(
     op: &str,
     tuned: &[Matched],
     reference: &Spanned<TensorRef>,
-) -> Option<Vec<((String, String), (String, String))>> {
+) -> Option<Vec<(Destination, Destination)>> {
     let mut planned = Vec::with_capacity(tuned.len());
     let mut seen: BTreeMap<(String, String), String> = BTreeMap::new();
     let mut failed = false;
@@ -110,15 +113,19 @@ fn peft_destinations(
                 failed = true;
                 continue;
             }
-            if !check_policy(draft, op, &matched.alias, name, reference, Policy::MustNotExist) {
+            if !check_policy(
+                draft,
+                op,
+                &matched.alias,
+                name,
+                reference,
+                Policy::MustNotExist,
+            ) {
                 failed = true;
             }
             seen.insert(destination, matched.name.clone());
         }
-        planned.push((
-            (matched.alias.clone(), a),
-            (matched.alias.clone(), b),
-        ));
+        planned.push(((matched.alias.clone(), a), (matched.alias.clone(), b)));
     }
     (!failed).then_some(planned)
 }

@@ -87,9 +87,9 @@ pub(super) fn phlora(draft: &mut Draft, phlora: &Phlora) -> Result<(), Diagnosti
             let w = draft.operand(op, "target", source, &phlora.target, false)?;
             let kind = NodeKind::Linalg(Linalg::PhloraFactors { rank, method });
             let packed = draft.add(op, kind, std::slice::from_ref(&w))?;
-            let layout = draft.type_of(w.node).map(|ty| {
-                crate::graph::ops::linalg::phlora_factor_types(ty, rank)
-            });
+            let layout = draft
+                .type_of(w.node)
+                .map(|ty| crate::graph::ops::linalg::phlora_factor_types(ty, rank));
             factor_views(draft, op, packed, &w, layout)
         })();
         match result {
@@ -172,9 +172,8 @@ pub(super) fn factor_views(
             ))
         }
     };
-    let view = |byte_offset, shape| {
-        NodeKind::Layout(Layout::ByteView(ByteView { byte_offset, shape }))
-    };
+    let view =
+        |byte_offset, shape| NodeKind::Layout(Layout::ByteView(ByteView { byte_offset, shape }));
     let a = draft.add(
         op,
         view(0, layout.a.shape.clone()),

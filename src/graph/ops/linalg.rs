@@ -25,9 +25,15 @@ pub enum Linalg {
     /// PHLoRA's two factors of one SVD, packed in one 1-D tensor of W's dtype: first
     /// `A = diag(√S_r)·Vh_r` (`[r, in]`, row-major), then `B = U_r·diag(√S_r)` (`[out, r]`). The
     /// compiler views each factor out of it ([`super::ByteView`]), so one SVD serves both.
-    PhloraFactors { rank: u64, method: SvdMethod },
+    PhloraFactors {
+        rank: u64,
+        method: SvdMethod,
+    },
     /// `U_r·diag(S_r)·Vh_r`, shape of `W`.
-    PhloraReconstruct { rank: u64, method: SvdMethod },
+    PhloraReconstruct {
+        rank: u64,
+        method: SvdMethod,
+    },
     /// `lora_extract`'s factors of `tuned − base` (operands: base, tuned), packed as
     /// [`Linalg::PhloraFactors`]: A `[min(rank, out, in), in]` then B `[out, min(rank, out, in)]`;
     /// with `energy` the kept rank may be lower and each factor is zero-padded to that shape.
@@ -37,7 +43,9 @@ pub enum Linalg {
         method: SvdMethod,
     },
     /// `W + (alpha / r)·B·A` (operands: W, A, B), shape of `W`.
-    LoraMerge { alpha: f64 },
+    LoraMerge {
+        alpha: f64,
+    },
 }
 
 /// The two factors' types inside a packed factor tensor, and where B starts.

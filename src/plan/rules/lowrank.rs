@@ -92,7 +92,12 @@ mod tests {
             .as_deref()
             .is_some_and(|h| h.contains("`method: randomized`")));
         svd.method = spanned(SvdMethodName::Exact, 0);
-        assert_eq!(svd_options(Syntax::Terse, "phlora", &svd).unwrap_err().len(), 2);
+        assert_eq!(
+            svd_options(Syntax::Terse, "phlora", &svd)
+                .unwrap_err()
+                .len(),
+            2
+        );
         svd.method = spanned(SvdMethodName::Randomized, 0);
         assert!(svd_options(Syntax::Yaml, "phlora", &svd).is_ok());
     }

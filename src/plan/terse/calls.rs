@@ -18,8 +18,8 @@ use super::values::{
 };
 use crate::diagnostics::{Diagnostic, Span};
 use crate::plan::ast::{
-    CastInPlace, Clamp, ClampInPlace, Fill, FillInPlace, Op, Permute, Reshape,
-    ReshapeInPlace, Spanned, TensorRef, Transpose,
+    CastInPlace, Clamp, ClampInPlace, Fill, FillInPlace, Op, Permute, Reshape, ReshapeInPlace,
+    Spanned, TensorRef, Transpose,
 };
 use crate::plan::rules::{self, Syntax};
 use crate::tensor::DType;

@@ -97,14 +97,16 @@ pub(super) fn lora_extract(
         errors.push(rank_missing(op, keyword_span));
     }
     let result = match (tuned, base, factors, rank_value) {
-        (Some(tuned), Some(base), Some(factors), Some(rank)) => Some(Op::LoraExtract(LoraExtract {
-            tuned,
-            base,
-            factors,
-            rank,
-            energy,
-            svd,
-        })),
+        (Some(tuned), Some(base), Some(factors), Some(rank)) => {
+            Some(Op::LoraExtract(LoraExtract {
+                tuned,
+                base,
+                factors,
+                rank,
+                energy,
+                svd,
+            }))
+        }
         _ => None,
     };
     finish(result, errors)

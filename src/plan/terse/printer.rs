@@ -348,7 +348,9 @@ fn concat_line(concat: &Concat) -> String {
 
 fn lora_extract_line(extract: &LoraExtract) -> String {
     let mut text = match &extract.factors {
-        Some((target_a, target_b)) => format!("{}, {} = ", reference(target_a), reference(target_b)),
+        Some((target_a, target_b)) => {
+            format!("{}, {} = ", reference(target_a), reference(target_b))
+        }
         None => String::new(),
     };
     let _ = write!(
@@ -367,7 +369,11 @@ fn lora_extract_line(extract: &LoraExtract) -> String {
 }
 
 fn phlora_in_place_line(phlora: &PhloraInPlace) -> String {
-    let mut text = format!("phlora_({}, rank={}", reference(&phlora.target), phlora.rank.node);
+    let mut text = format!(
+        "phlora_({}, rank={}",
+        reference(&phlora.target),
+        phlora.rank.node
+    );
     svd_arguments(&mut text, &phlora.svd);
     text.push(')');
     text

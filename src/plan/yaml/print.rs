@@ -482,7 +482,11 @@ fn from_to(
 /// The SVD keys that are written, in the order the docs list them.
 fn svd_options(map: &mut Vec<(&'static str, Flow)>, svd: &SvdOptions) {
     let count = |value: &Option<Spanned<u64>>| value.as_ref().map(|v| word(&v.node.to_string()));
-    optional(map, "method", svd.method.as_ref().map(|m| word(m.node.as_str())));
+    optional(
+        map,
+        "method",
+        svd.method.as_ref().map(|m| word(m.node.as_str())),
+    );
     optional(map, "oversampling", count(&svd.oversampling));
     optional(map, "power_iterations", count(&svd.power_iterations));
     optional(map, "seed", count(&svd.seed));
