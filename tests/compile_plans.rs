@@ -577,22 +577,16 @@ fn lora_extract_without_factor_names_uses_peft_names() {
     }
     assert_eq!(factorizations(&compilation).len(), 2);
     // A PEFT name that already exists is refused like any destination that exists.
-    let again = step(Op::LoraExtract(LoraExtract {
-        tuned: r(r"h\.0\.mlp\.c_fc\.weight"),
-        base: r("h.1.mlp.c_fc.weight"),
-        factors: None,
-        rank: sp(2),
-        energy: None,
-        svd: SvdOptions::default(),
-    }));
-    let first = step(Op::LoraExtract(LoraExtract {
-        tuned: r(r"h\.0\.mlp\.c_fc\.weight"),
-        base: r("h.1.mlp.c_fc.weight"),
-        factors: None,
-        rank: sp(2),
-        energy: None,
-        svd: SvdOptions::default(),
-    }));
-    let compilation = compile(&single(vec![first, again]));
+    let extract_fc = || {
+        step(Op::LoraExtract(LoraExtract {
+            tuned: r(r"h\.0\.mlp\.c_fc\.weight"),
+            base: r("h.1.mlp.c_fc.weight"),
+            factors: None,
+            rank: sp(2),
+            energy: None,
+            svd: SvdOptions::default(),
+        }))
+    };
+    let compilation = compile(&single(vec![extract_fc(), extract_fc()]));
     assert_eq!(errors(&compilation), vec!["E0402", "E0402"]);
 }

@@ -187,24 +187,30 @@ fn half_precision_weights_factorize_in_single_precision() {
     }
 }
 
-/// A rank-0 request is a plan error, reported before anything runs.
-#[test]
-fn a_zero_rank_is_refused() {
+/// Runs a plan over a 6 × 6 matrix `w` that must be refused before anything runs: exit 1, no
+/// output. `plan` gets the input and output paths; returns the diagnostics printed.
+fn refused(name: &str, plan: impl Fn(&Path, &Path) -> String) -> String {
     let scratch = tempfile::tempdir().expect("tempdir");
-    let (w, _) = matrix(DType::F32, 3, 3, 8);
+    let (w, _) = matrix(DType::F32, 6, 6, 8);
     let input = scratch.path().join("in.safetensors");
     write(&input, &[("w".to_string(), w)], None);
     let output = scratch.path().join("out.safetensors");
-    let plan = format!(
-        "inputs: [{}]\ntransforms:\n  - phlora_: {{ target: w, rank: 0 }}\noutput: {}\n",
-        input.display(),
-        output.display()
-    );
-    let plan_path = scratch.path().join("plan.yaml");
-    std::fs::write(&plan_path, plan).expect("plan written");
-    let result = run(&["run", "-q", &plan_path.display().to_string()]);
-    assert_exit(&result, 1);
+    let result = run_text(scratch.path(), name, &plan(&input, &output), 1);
     assert!(!output.exists());
+    String::from_utf8_lossy(&result.stderr).into_owned()
+}
+
+/// A rank-0 request is a plan error, reported before anything runs.
+#[test]
+fn a_zero_rank_is_refused() {
+    let message = refused("plan.yaml", |input, output| {
+        format!(
+            "inputs: [{}]\ntransforms:\n  - phlora_: {{ target: w, rank: 0 }}\noutput: {}\n",
+            input.display(),
+            output.display()
+        )
+    });
+    assert!(message.contains("rank"), "{message}");
 }
 
 /// Writes `plan` next to the checkpoints and runs it, expecting `code`.
@@ -481,34 +487,28 @@ fn lora_extract_names_factors_like_peft_and_can_sketch() {
 /// both syntaxes.
 #[test]
 fn randomized_settings_without_the_randomized_method_are_refused() {
-    let scratch = tempfile::tempdir().expect("tempdir");
-    let (w, _) = matrix(DType::F32, 6, 6, 40);
-    let input = scratch.path().join("in.safetensors");
-    write(&input, &[("w".to_string(), w)], None);
-    let output = scratch.path().join("out.safetensors");
-    let yaml = format!(
-        "inputs: [{}]\ntransforms:\n  - phlora_: {{ target: w, rank: 2, seed: 4 }}\noutput: {}\n",
-        input.display(),
-        output.display()
-    );
-    let result = run_text(scratch.path(), "plan.yaml", &yaml, 1);
-    let message = String::from_utf8_lossy(&result.stderr);
+    let message = refused("plan.yaml", |input, output| {
+        format!(
+            "inputs: [{}]\ntransforms:\n  - phlora_: {{ target: w, rank: 2, seed: 4 }}\noutput: {}\n",
+            input.display(),
+            output.display()
+        )
+    });
     assert!(
         message.contains("applies only to the randomized SVD")
             && message.contains("method: randomized"),
         "{message}"
     );
-    let terse = format!(
-        "input \"{}\"\noutput \"{}\"\nphlora_(w, rank=2, method=exact, oversampling=4)\n",
-        input.display(),
-        output.display()
-    );
-    let result = run_text(scratch.path(), "plan.bs", &terse, 1);
-    let message = String::from_utf8_lossy(&result.stderr);
+    let message = refused("plan.bs", |input, output| {
+        format!(
+            "input \"{}\"\noutput \"{}\"\nphlora_(w, rank=2, method=exact, oversampling=4)\n",
+            input.display(),
+            output.display()
+        )
+    });
     assert!(
         message.contains("applies only to the randomized SVD")
             && message.contains("method=randomized"),
         "{message}"
     );
-    assert!(!output.exists());
 }

@@ -3,24 +3,21 @@
 //!
 //! In `lora_extract`, `base`, `target_a` and `target_b` are templates against each match of
 //! `tuned`; without `target_a`/`target_b` the factors get PEFT's names next to the tuned tensor
-//! ([`peft_names`]). The base tensor must exist, the factor names must be new and must not
+//! ([`peft_name`]). The base tensor must exist, the factor names must be new and must not
 //! collide across matches (checked for every match before the first write). One node computes
 //! both factors from one SVD; A and B are byte views of it. In `lora_merge`, `lora_a` and
 //! `lora_b` are templates against each match of `target` and must exist. Types come from the
 //! linalg family's rules, which are the low-rank kernels' own.
 
-use std::collections::BTreeMap;
-
 use super::arithmetic::second_operand;
 use super::phlora::{factor_views, svd_method};
-use super::{check_policy, destinations, write, Policy};
+use super::{destinations, named_destinations, write, Policy};
 use crate::compile::diagnostics;
 use crate::compile::draft::Draft;
-use crate::compile::expand::Matched;
 use crate::diagnostics::Diagnostic;
 use crate::graph::ops::linalg::lora_extract_packed;
 use crate::graph::ops::{Linalg, NodeKind};
-use crate::plan::ast::{LoraExtract, LoraMerge, Spanned, TensorRef};
+use crate::plan::ast::{LoraExtract, LoraMerge};
 
 pub(super) fn lora_extract(draft: &mut Draft, extract: &LoraExtract) -> Result<(), Diagnostic> {
     let op = "lora_extract";
@@ -37,10 +34,20 @@ pub(super) fn lora_extract(draft: &mut Draft, extract: &LoraExtract) -> Result<(
             destinations(draft, op, &tuned, target_b, Policy::MustNotExist),
             target_b.span,
         ),
+        // PEFT's names, in the tuned tensor's alias: A and B names never collide with each
+        // other (different suffixes), so each list is checked on its own.
         None => {
-            let names = peft_destinations(draft, op, &tuned, &extract.tuned);
-            let (a, b) = names.map(|names| names.into_iter().unzip()).unzip();
-            (a, b, extract.tuned.span)
+            let mut peft = |factor: &str| {
+                named_destinations(
+                    draft,
+                    op,
+                    &tuned,
+                    &extract.tuned,
+                    Policy::MustNotExist,
+                    |_, matched| Ok((matched.alias.clone(), peft_name(&matched.name, factor))),
+                )
+            };
+            (peft("lora_A"), peft("lora_B"), extract.tuned.span)
         }
     };
     let (Some(names_a), Some(names_b)) = (names_a, names_b) else {
@@ -81,62 +88,11 @@ pub(super) fn lora_extract(draft: &mut Draft, extract: &LoraExtract) -> Result<(
     Ok(())
 }
 
-/// An (alias, name) a step writes.
-type Destination = (String, String);
-
-/// PEFT's factor names for each tuned match, in its alias: `NAME.lora_A.weight` and
-/// `NAME.lora_B.weight` for a tuned `NAME.weight` (for a name without `.weight`, the suffixes
-/// are appended to the whole name). The names must be new and distinct across matches; `None`
-/// after reporting why not.
-fn peft_destinations(
-    draft: &mut Draft,
-    op: &str,
-    tuned: &[Matched],
-    reference: &Spanned<TensorRef>,
-) -> Option<Vec<(Destination, Destination)>> {
-    let mut planned = Vec::with_capacity(tuned.len());
-    let mut seen: BTreeMap<(String, String), String> = BTreeMap::new();
-    let mut failed = false;
-    for matched in tuned {
-        let (a, b) = peft_names(&matched.name);
-        for name in [&a, &b] {
-            let destination = (matched.alias.clone(), name.clone());
-            if let Some(first) = seen.get(&destination) {
-                draft.report(diagnostics::destination_collision(
-                    op,
-                    &destination.0,
-                    &destination.1,
-                    first,
-                    &matched.name,
-                    reference.span,
-                ));
-                failed = true;
-                continue;
-            }
-            if !check_policy(
-                draft,
-                op,
-                &matched.alias,
-                name,
-                reference,
-                Policy::MustNotExist,
-            ) {
-                failed = true;
-            }
-            seen.insert(destination, matched.name.clone());
-        }
-        planned.push(((matched.alias.clone(), a), (matched.alias.clone(), b)));
-    }
-    (!failed).then_some(planned)
-}
-
-/// `NAME.lora_A.weight` and `NAME.lora_B.weight` for `NAME.weight` (PEFT's adapter keys).
-pub fn peft_names(tuned: &str) -> (String, String) {
+/// PEFT's adapter key of `factor` (`lora_A` or `lora_B`) for a tuned `NAME.weight`:
+/// `NAME.lora_A.weight`; for a name without `.weight`, the suffix is appended to the whole name.
+pub fn peft_name(tuned: &str, factor: &str) -> String {
     let stem = tuned.strip_suffix(".weight").unwrap_or(tuned);
-    (
-        format!("{stem}.lora_A.weight"),
-        format!("{stem}.lora_B.weight"),
-    )
+    format!("{stem}.{factor}.weight")
 }
 
 pub(super) fn lora_merge(draft: &mut Draft, merge: &LoraMerge) -> Result<(), Diagnostic> {
@@ -172,18 +128,12 @@ mod tests {
     #[test]
     fn peft_names_replace_the_weight_suffix() {
         assert_eq!(
-            peft_names("model.layers.0.self_attn.q_proj.weight"),
-            (
-                "model.layers.0.self_attn.q_proj.lora_A.weight".to_string(),
-                "model.layers.0.self_attn.q_proj.lora_B.weight".to_string()
-            )
+            peft_name("model.layers.0.self_attn.q_proj.weight", "lora_A"),
+            "model.layers.0.self_attn.q_proj.lora_A.weight"
         );
         assert_eq!(
-            peft_names("h.0.mlp.c_fc"),
-            (
-                "h.0.mlp.c_fc.lora_A.weight".to_string(),
-                "h.0.mlp.c_fc.lora_B.weight".to_string()
-            )
+            peft_name("h.0.mlp.c_fc", "lora_B"),
+            "h.0.mlp.c_fc.lora_B.weight"
         );
     }
 }

@@ -109,11 +109,26 @@ pub(super) fn destinations(
         draft.report(diagnostics::slice_not_allowed(op, "to", slice.span));
         return None;
     }
+    named_destinations(draft, op, sources, to, policy, |draft, source| {
+        draft.destination(op, source, to)
+    })
+}
+
+/// [`destinations`] with the names given by `name` (a template's expansion, or a naming
+/// convention); `to` is the reference the diagnostics point at.
+pub(super) fn named_destinations(
+    draft: &mut Draft,
+    op: &str,
+    sources: &[Matched],
+    to: &Spanned<TensorRef>,
+    policy: Policy,
+    mut name: impl FnMut(&mut Draft, &Matched) -> Result<(String, String), Diagnostic>,
+) -> Option<Vec<(String, String)>> {
     let mut planned = Vec::with_capacity(sources.len());
     let mut seen: BTreeMap<(String, String), String> = BTreeMap::new();
     let mut failed = false;
     for source in sources {
-        match draft.destination(op, source, to) {
+        match name(draft, source) {
             Ok(destination) => {
                 if let Some(first) = seen.get(&destination) {
                     draft.report(diagnostics::destination_collision(
