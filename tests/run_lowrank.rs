@@ -253,13 +253,16 @@ fn base_and_tuned(dtype: DType, delta_rank: usize) -> Pair {
     (base, tuned, tuned_values)
 }
 
-/// Extracts an adapter of `rank` (optionally by energy) from tuned − base into `adapter`,
-/// keeping only the factors.
-fn extract(directory: &Path, rank: u64, energy: Option<f64>) -> std::path::PathBuf {
+/// The factor templates the extraction tests name explicitly (PEFT's names, written out).
+const NAMED_FACTORS: &str =
+    "target_a: 'tuned::layer.\\1.lora_A.weight', target_b: 'tuned::layer.\\1.lora_B.weight'";
+
+/// Extracts an adapter from tuned − base into `adapter`, keeping only the factors; `arguments`
+/// are the `lora_extract` keys after `tuned` and `base` (rank, names, energy, SVD options).
+fn extract(directory: &Path, arguments: &str) -> std::path::PathBuf {
     let adapter = directory.join("adapter.safetensors");
-    let energy = energy.map_or(String::new(), |e| format!(", energy: {e}"));
     let plan = format!(
-        "inputs:\n  - base::{}\n  - tuned::{}\ntransforms:\n  - lora_extract: {{ tuned: 'tuned::layer\\.(\\d+)\\.weight', base: 'base::layer.\\1.weight', target_a: 'tuned::layer.\\1.lora_A.weight', target_b: 'tuned::layer.\\1.lora_B.weight', rank: {rank}{energy} }}\n  - delete: {{ target: 'tuned::layer\\.\\d+\\.weight' }}\noutput: {}\n",
+        "inputs:\n  - base::{}\n  - tuned::{}\ntransforms:\n  - lora_extract: {{ tuned: 'tuned::layer\\.(\\d+)\\.weight', base: 'base::layer.\\1.weight', {arguments} }}\n  - delete: {{ target: 'tuned::layer\\.\\d+\\.weight' }}\noutput: {}\n",
         directory.join("base.safetensors").display(),
         directory.join("tuned.safetensors").display(),
         adapter.display()
@@ -288,7 +291,10 @@ fn lora_extract_then_merge_gives_back_the_tuned_weights() {
         let (base, tuned, tuned_values) = base_and_tuned(dtype, 3);
         write(&scratch.path().join("base.safetensors"), &base, None);
         write(&scratch.path().join("tuned.safetensors"), &tuned, None);
-        let adapter = read(extract(scratch.path(), 4, None));
+        let adapter = read(extract(
+            scratch.path(),
+            &format!("{NAMED_FACTORS}, rank: 4"),
+        ));
         let names: Vec<_> = adapter.keys().cloned().collect();
         assert_eq!(
             names,
@@ -331,7 +337,10 @@ fn an_energy_rule_keeps_fewer_components_and_zero_pads_the_factors() {
     let (base, tuned, tuned_values) = base_and_tuned(DType::F64, 2);
     write(&scratch.path().join("base.safetensors"), &base, None);
     write(&scratch.path().join("tuned.safetensors"), &tuned, None);
-    let adapter = read(extract(scratch.path(), 5, Some(0.999)));
+    let adapter = read(extract(
+        scratch.path(),
+        &format!("{NAMED_FACTORS}, rank: 5, energy: 0.999"),
+    ));
     let a = &adapter["layer.0.lora_A.weight"];
     let b = &adapter["layer.0.lora_B.weight"];
     assert_eq!(
@@ -452,14 +461,10 @@ fn lora_extract_names_factors_like_peft_and_can_sketch() {
     let (base, tuned, tuned_values) = base_and_tuned(DType::F64, 3);
     write(&scratch.path().join("base.safetensors"), &base, None);
     write(&scratch.path().join("tuned.safetensors"), &tuned, None);
-    let adapter = scratch.path().join("adapter.safetensors");
-    let plan = format!(
-        "inputs:\n  - base::{}\n  - tuned::{}\ntransforms:\n  - lora_extract: {{ tuned: 'tuned::layer\\.(\\d+)\\.weight', base: 'base::layer.\\1.weight', rank: 3, method: randomized, oversampling: 2, seed: 1 }}\n  - delete: {{ target: 'tuned::layer\\.\\d+\\.weight' }}\noutput: {}\n",
-        scratch.path().join("base.safetensors").display(),
-        scratch.path().join("tuned.safetensors").display(),
-        adapter.display()
+    let adapter = extract(
+        scratch.path(),
+        "rank: 3, method: randomized, oversampling: 2, seed: 1",
     );
-    run_text(scratch.path(), "extract.yaml", &plan, 0);
     let written = read(&adapter);
     let names: Vec<_> = written.keys().cloned().collect();
     assert_eq!(
