@@ -253,6 +253,35 @@ fn base_and_tuned(dtype: DType, delta_rank: usize) -> Pair {
     (base, tuned, tuned_values)
 }
 
+/// [`base_and_tuned`] written as `base.safetensors` and `tuned.safetensors` in a new scratch
+/// directory; returns it and the tuned values as stored.
+fn written_pair(dtype: DType, delta_rank: usize) -> (tempfile::TempDir, Vec<Vec<f64>>) {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let (base, tuned, tuned_values) = base_and_tuned(dtype, delta_rank);
+    write(&scratch.path().join("base.safetensors"), &base, None);
+    write(&scratch.path().join("tuned.safetensors"), &tuned, None);
+    (scratch, tuned_values)
+}
+
+/// The adapter of [`base_and_tuned`]'s two layers (12 × 8 and 6 × 10) at `rank`: exactly PEFT's
+/// four keys, A `rank × in` and B `out × rank`.
+fn assert_adapter(adapter: &std::collections::BTreeMap<String, Tensor>, rank: u64) {
+    let names: Vec<_> = adapter.keys().cloned().collect();
+    assert_eq!(
+        names,
+        [
+            "layer.0.lora_A.weight",
+            "layer.0.lora_B.weight",
+            "layer.1.lora_A.weight",
+            "layer.1.lora_B.weight"
+        ]
+    );
+    assert_eq!(adapter["layer.0.lora_A.weight"].shape, [rank, 8]);
+    assert_eq!(adapter["layer.0.lora_B.weight"].shape, [12, rank]);
+    assert_eq!(adapter["layer.1.lora_A.weight"].shape, [rank, 10]);
+    assert_eq!(adapter["layer.1.lora_B.weight"].shape, [6, rank]);
+}
+
 /// The factor templates the extraction tests name explicitly (PEFT's names, written out).
 const NAMED_FACTORS: &str =
     "target_a: 'tuned::layer.\\1.lora_A.weight', target_b: 'tuned::layer.\\1.lora_B.weight'";
@@ -287,28 +316,12 @@ fn merge(directory: &Path, alpha: f64) -> std::collections::BTreeMap<String, Ten
 #[test]
 fn lora_extract_then_merge_gives_back_the_tuned_weights() {
     for dtype in [DType::F32, DType::F16, DType::BF16] {
-        let scratch = tempfile::tempdir().expect("tempdir");
-        let (base, tuned, tuned_values) = base_and_tuned(dtype, 3);
-        write(&scratch.path().join("base.safetensors"), &base, None);
-        write(&scratch.path().join("tuned.safetensors"), &tuned, None);
+        let (scratch, tuned_values) = written_pair(dtype, 3);
         let adapter = read(extract(
             scratch.path(),
             &format!("{NAMED_FACTORS}, rank: 4"),
         ));
-        let names: Vec<_> = adapter.keys().cloned().collect();
-        assert_eq!(
-            names,
-            [
-                "layer.0.lora_A.weight",
-                "layer.0.lora_B.weight",
-                "layer.1.lora_A.weight",
-                "layer.1.lora_B.weight"
-            ]
-        );
-        assert_eq!(adapter["layer.0.lora_A.weight"].shape, [4, 8]);
-        assert_eq!(adapter["layer.0.lora_B.weight"].shape, [12, 4]);
-        assert_eq!(adapter["layer.1.lora_A.weight"].shape, [4, 10]);
-        assert_eq!(adapter["layer.1.lora_B.weight"].shape, [6, 4]);
+        assert_adapter(&adapter, 4);
         // PEFT's scale alpha / r is 1 when alpha equals the rank.
         let merged = merge(scratch.path(), 4.0);
         for (layer, expected) in tuned_values.iter().enumerate() {
@@ -333,10 +346,7 @@ fn lora_extract_then_merge_gives_back_the_tuned_weights() {
 
 #[test]
 fn an_energy_rule_keeps_fewer_components_and_zero_pads_the_factors() {
-    let scratch = tempfile::tempdir().expect("tempdir");
-    let (base, tuned, tuned_values) = base_and_tuned(DType::F64, 2);
-    write(&scratch.path().join("base.safetensors"), &base, None);
-    write(&scratch.path().join("tuned.safetensors"), &tuned, None);
+    let (scratch, tuned_values) = written_pair(DType::F64, 2);
     let adapter = read(extract(
         scratch.path(),
         &format!("{NAMED_FACTORS}, rank: 5, energy: 0.999"),
@@ -457,27 +467,12 @@ fn a_plan_chooses_the_randomized_svd_and_its_settings() {
 /// randomized SVD recovers a delta of rank 3 exactly once its sketch is wider than 3.
 #[test]
 fn lora_extract_names_factors_like_peft_and_can_sketch() {
-    let scratch = tempfile::tempdir().expect("tempdir");
-    let (base, tuned, tuned_values) = base_and_tuned(DType::F64, 3);
-    write(&scratch.path().join("base.safetensors"), &base, None);
-    write(&scratch.path().join("tuned.safetensors"), &tuned, None);
+    let (scratch, tuned_values) = written_pair(DType::F64, 3);
     let adapter = extract(
         scratch.path(),
         "rank: 3, method: randomized, oversampling: 2, seed: 1",
     );
-    let written = read(&adapter);
-    let names: Vec<_> = written.keys().cloned().collect();
-    assert_eq!(
-        names,
-        [
-            "layer.0.lora_A.weight",
-            "layer.0.lora_B.weight",
-            "layer.1.lora_A.weight",
-            "layer.1.lora_B.weight"
-        ]
-    );
-    assert_eq!(written["layer.0.lora_A.weight"].shape, [3, 8]);
-    assert_eq!(written["layer.0.lora_B.weight"].shape, [12, 3]);
+    assert_adapter(&read(&adapter), 3);
     let merged = merge(scratch.path(), 3.0);
     for (layer, expected) in tuned_values.iter().enumerate() {
         let got = values(&data(&merged[&format!("layer.{layer}.weight")]));
