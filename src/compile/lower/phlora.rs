@@ -15,10 +15,10 @@ use crate::compile::diagnostics;
 use crate::compile::draft::{Draft, Operand};
 use crate::diagnostics::Diagnostic;
 use crate::exec::kernels::lowrank::{RandomizedSvd, SvdMethod};
-use crate::graph::ops::linalg::PackedFactors;
+use crate::graph::ops::linalg::{phlora_factor_types, PackedFactors};
 use crate::graph::ops::{ByteView, Layout, Linalg, NodeKind};
-use crate::graph::NodeId;
-use crate::plan::ast::{Phlora, PhloraInPlace, SvdMethodName, SvdOptions};
+use crate::graph::{NodeId, TypeError};
+use crate::plan::ast::{Phlora, PhloraInPlace, Spanned, SvdMethodName, SvdOptions};
 
 pub(super) fn phlora(draft: &mut Draft, phlora: &Phlora) -> Result<(), Diagnostic> {
     let op = "phlora";
@@ -89,7 +89,7 @@ pub(super) fn phlora(draft: &mut Draft, phlora: &Phlora) -> Result<(), Diagnosti
             let packed = draft.add(op, kind, std::slice::from_ref(&w))?;
             let layout = draft
                 .type_of(w.node)
-                .map(|ty| crate::graph::ops::linalg::phlora_factor_types(ty, rank));
+                .map(|ty| phlora_factor_types(ty, rank));
             factor_views(draft, op, packed, &w, layout)
         })();
         match result {
@@ -133,7 +133,7 @@ pub(super) fn svd_method(svd: &SvdOptions) -> SvdMethod {
         return SvdMethod::Exact;
     };
     let defaults = RandomizedSvd::default();
-    let count = |value: &Option<crate::plan::ast::Spanned<u64>>, default: usize| {
+    let count = |value: &Option<Spanned<u64>>, default: usize| {
         value
             .as_ref()
             .map_or(default, |v| usize::try_from(v.node).unwrap_or(usize::MAX))
@@ -153,7 +153,7 @@ pub(super) fn factor_views(
     op: &str,
     packed: NodeId,
     source: &Operand,
-    layout: Option<Result<PackedFactors, crate::graph::TypeError>>,
+    layout: Option<Result<PackedFactors, TypeError>>,
 ) -> Result<(NodeId, NodeId), Diagnostic> {
     let operand = Operand {
         node: packed,
