@@ -15,19 +15,13 @@
 
 use std::time::{Duration, Instant};
 
-use brainsurgery::exec::kernels::lowrank::{phlora, LowRankFactors, RandomizedSvd, SvdMethod};
-use brainsurgery::exec::kernels::random::RandomDistribution;
+use brainsurgery::exec::kernels::lowrank::{phlora, RandomizedSvd, SvdMethod};
 use brainsurgery::exec::TensorData;
 use brainsurgery::tensor::{DType, Shape, TensorType};
-use faer::linalg::matmul::matmul;
-use faer::{Accum, Mat, MatMut, MatRef, Par};
-use rayon::prelude::*;
 
-const RANK: u64 = 64;
-/// Components of the synthetic spectrum above the noise floor, and their decay per component.
-const SIGNAL_COMPONENTS: usize = 256;
-const DECAY: f64 = 0.97;
-const NOISE: f64 = 0.01;
+#[path = "support/spectrum.rs"]
+mod spectrum;
+use spectrum::{floats, relative_error, setting, synthetic_matrix, RANK};
 
 struct Pass {
     name: &'static str,
@@ -99,11 +93,18 @@ fn run(name: &'static str, method: &SvdMethod, count: usize, rows: usize, column
         peak_kib: None,
     };
     for index in 0..count {
-        let w = synthetic_matrix(index as u64, rows, columns);
+        let w = tensor(
+            &synthetic_matrix(index as u64, rows, columns),
+            rows,
+            columns,
+        );
         let start = Instant::now();
         let factors = phlora(&w.view(), RANK, method).expect("phlora");
         let elapsed = start.elapsed();
-        let error = relative_error(&w, rows, columns, &factors);
+        let values = floats(w.bytes());
+        drop(w);
+        let (b, a) = (floats(factors.b.bytes()), floats(factors.a.bytes()));
+        let error = relative_error(&values, rows, columns, &b, &a);
         println!(
             "  {name} #{index:>2}: {:>7.3} s, relative error {error:.6}",
             elapsed.as_secs_f64()
@@ -115,71 +116,13 @@ fn run(name: &'static str, method: &SvdMethod, count: usize, rows: usize, column
     pass
 }
 
-/// A rows × columns F32 matrix with a geometrically decaying spectrum plus noise.
-fn synthetic_matrix(seed: u64, rows: usize, columns: usize) -> TensorData {
-    let normal = RandomDistribution::Normal {
-        mean: 0.0,
-        std: 1.0,
-    };
-    let sample = |stream: u64, index: usize| normal.sample(seed * 3 + stream, index as u64);
-    let left = Mat::<f32>::from_fn(rows, SIGNAL_COMPONENTS, |i, j| {
-        (sample(0, i * SIGNAL_COMPONENTS + j) * DECAY.powi(j as i32)) as f32
-    });
-    let scale = 1.0 / (columns as f64).sqrt();
-    let right = Mat::<f32>::from_fn(SIGNAL_COMPONENTS, columns, |i, j| {
-        (sample(1, i * columns + j) * scale) as f32
-    });
-    let mut values: Vec<f32> = (0..rows * columns)
-        .into_par_iter()
-        .map(|index| (sample(2, index) * NOISE) as f32)
-        .collect();
-    matmul(
-        MatMut::from_row_major_slice_mut(&mut values, rows, columns),
-        Accum::Add,
-        left.as_ref(),
-        right.as_ref(),
-        1.0,
-        Par::rayon(0),
-    );
+fn tensor(values: &[f32], rows: usize, columns: usize) -> TensorData {
     let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
     let ty = TensorType::new(DType::F32, Shape::new(vec![rows as u64, columns as u64]));
     TensorData::new(ty, bytes).expect("bytes match the type")
 }
 
-/// ‖W − B·A‖_F / ‖W‖_F, with B·A computed in f32 and the norms accumulated in f64. The
-/// residual overwrites one decoded copy of W, so measuring holds less memory than `phlora` did
-/// and the peak RSS stays the kernel's.
-fn relative_error(w: &TensorData, rows: usize, columns: usize, factors: &LowRankFactors) -> f64 {
-    let norm = |data: &[f32]| data.iter().map(|&v| (v as f64).powi(2)).sum::<f64>().sqrt();
-    let rank = factors.rank as usize;
-    let mut residual = floats(w);
-    let weight_norm = norm(&residual);
-    matmul(
-        MatMut::from_row_major_slice_mut(&mut residual, rows, columns),
-        Accum::Add,
-        MatRef::from_row_major_slice(&floats(&factors.b), rows, rank),
-        MatRef::from_row_major_slice(&floats(&factors.a), rank, columns),
-        -1.0,
-        Par::rayon(0),
-    );
-    norm(&residual) / weight_norm
-}
-
-fn floats(data: &TensorData) -> Vec<f32> {
-    data.bytes()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect()
-}
-
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-}
-
-/// The process's peak resident set size so far, in KiB (`VmHWM`), where Linux reports it.
+/// This process's peak resident set size so far, in KiB (`VmHWM`), where Linux reports it.
 fn peak_resident_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
