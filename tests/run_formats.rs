@@ -207,6 +207,72 @@ fn single_tensors_load_from_npz_and_torch_and_save_as_torch() {
     assert_eq!(saved["kept"], kept);
 }
 
+/// `load`'s `format` is checked against what the file holds (recognised by content): a match or
+/// `auto` loads, a mismatch is refused at check time with E0430, pointing at the format and the
+/// path, in both syntaxes, and nothing is written.
+#[test]
+fn a_load_format_that_does_not_match_the_file_is_refused() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let base = scratch.path().join("base.safetensors");
+    write(&base, &[("kept".to_string(), f32_tensor(&[1.0]))], None);
+    let loaded = f32_tensor(&[2.0, 3.0]);
+    let pt = scratch.path().join("one.pt");
+    write_pt(&pt, &[("state".to_string(), loaded.clone())]);
+    let single = scratch.path().join("one.safetensors");
+    write(&single, &[("only".to_string(), loaded.clone())], None);
+    let destination = scratch.path().join("out.safetensors");
+    let yaml = |path: &Path, format: &str| {
+        format!(
+            "inputs: [{}]\ntransforms:\n  - load: {{ path: {}, to: loaded, format: {format} }}\noutput: {}\n",
+            base.display(),
+            path.display(),
+            destination.display()
+        )
+    };
+    for (path, format) in [(&pt, "torch"), (&pt, "auto"), (&single, "safetensors")] {
+        let output = run_plan(scratch.path(), &yaml(path, format));
+        assert_exit(&output, 0);
+        assert_eq!(read(&destination)["loaded"], loaded, "{format}");
+        std::fs::remove_file(&destination).expect("remove the output");
+    }
+    for (path, format, found) in [
+        (&pt, "safetensors", "torch"),
+        (&single, "numpy", "safetensors"),
+        (&single, "torch", "safetensors"),
+    ] {
+        let output = run_plan(scratch.path(), &yaml(path, format));
+        assert_exit(&output, 1);
+        let message = stderr(&output);
+        assert!(message.contains("E0430"), "{message}");
+        assert!(
+            message.contains(&format!("load format is {format}, but")),
+            "{message}"
+        );
+        assert!(
+            message.contains(&format!("holds a {found} file")),
+            "{message}"
+        );
+        assert!(!destination.exists(), "nothing is written");
+    }
+    let terse = scratch.path().join("plan.bs");
+    std::fs::write(
+        &terse,
+        format!(
+            "input \"{}\"\nload \"{}\" to=loaded format=numpy\noutput \"{}\"\n",
+            base.display(),
+            pt.display(),
+            destination.display()
+        ),
+    )
+    .expect("terse plan written");
+    let output = run(&["run", "--quiet", &terse.display().to_string()]);
+    assert_exit(&output, 1);
+    let message = stderr(&output);
+    assert!(message.contains("E0430"), "{message}");
+    assert!(message.contains("holds a torch file"), "{message}");
+    assert!(!destination.exists(), "nothing is written");
+}
+
 #[test]
 fn a_torch_checkpoint_loads_into_an_alias_and_an_alias_saves_as_torch() {
     let scratch = tempfile::tempdir().expect("tempdir");

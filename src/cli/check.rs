@@ -19,7 +19,7 @@ use crate::compile::{compile_plan, memory, summary, Compilation, HeaderSource, P
 use crate::diagnostics::{render_all_plain, render_for_stderr, Diagnostic, Severity, SourceMap};
 use crate::exec::outputs::{shard_budget, unsupported_output};
 use crate::graph::PlanGraph;
-use crate::io::{Checkpoint, IoError, OutputLayout, ReadStats};
+use crate::io::{Checkpoint, CheckpointFormat, IoError, OutputLayout, ReadStats};
 use crate::optimize::{optimize, Options};
 use crate::plan::ast::Plan;
 use crate::tensor::TensorType;
@@ -102,6 +102,10 @@ impl HeaderSource for CheckpointHeaders {
                 .collect()
         })
         .map_err(|error| error.to_diagnostic())
+    }
+
+    fn format(&self, path: &str) -> Option<CheckpointFormat> {
+        self.opened.borrow().get(path).map(Checkpoint::format)
     }
 }
 

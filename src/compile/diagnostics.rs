@@ -7,6 +7,8 @@
 
 use crate::diagnostics::{Diagnostic, Span};
 use crate::graph::TypeError;
+use crate::io::CheckpointFormat;
+use crate::plan::ast::{FileFormat, Spanned};
 use crate::tensor::TensorType;
 
 /// One operand of a failed type rule, as the user sees it.
@@ -342,6 +344,33 @@ pub(crate) fn literal_name_required(op: &str, role: &str, span: Span) -> Diagnos
         format!("{op} {role} must be a literal tensor name"),
     )
     .with_label(span, "a pattern is not allowed here")
+}
+
+#[cold]
+pub(crate) fn load_format_mismatch(
+    path: &str,
+    format: &Spanned<FileFormat>,
+    found: CheckpointFormat,
+    path_span: Span,
+) -> Diagnostic {
+    let found = match found {
+        CheckpointFormat::Safetensors => "safetensors",
+        CheckpointFormat::Torch => "torch",
+        CheckpointFormat::Npy | CheckpointFormat::Npz => "numpy",
+    };
+    Diagnostic::error(
+        "E0430",
+        format!(
+            "load format is {}, but {path} holds a {found} file",
+            format.node.name()
+        ),
+    )
+    .with_label(format.span, format!("{} promised here", format.node.name()))
+    .with_label(path_span, format!("recognised by its content as {found}"))
+    .with_help(format!(
+        "set the format to {found} (or auto), or point the path at the {} file you meant",
+        format.node.name()
+    ))
 }
 
 #[cold]

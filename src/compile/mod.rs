@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 
 use crate::diagnostics::{Diagnostic, Severity, Span};
 use crate::graph::{OutputId, PlanGraph};
+use crate::io::CheckpointFormat;
 use crate::plan::ast::Plan;
 use crate::tensor::TensorType;
 
@@ -35,6 +36,13 @@ pub use session::CompileSession;
 /// directory at `path`, in the file's order. Implementations must not read tensor data.
 pub trait HeaderSource {
     fn headers(&self, path: &str) -> Result<Vec<(String, TensorType)>, Diagnostic>;
+
+    /// The format of the file at `path`, recognised by content, once [`Self::headers`] has read
+    /// it; `None` where the source does not know (headers held in memory). `load`'s `format`
+    /// is checked against it.
+    fn format(&self, _path: &str) -> Option<CheckpointFormat> {
+        None
+    }
 }
 
 /// Where `execute: {path: …}` gets a nested plan (the CLI parses the file with the plan front

@@ -18,7 +18,7 @@ use crate::cli::check::CheckpointHeaders;
 use crate::compile::{compile_plan, Compilation, HeaderSource, PlanSource};
 use crate::diagnostics::{Diagnostic, SourceMap, Span};
 use crate::graph::{OutputId, PlanGraph};
-use crate::io::Checkpoint;
+use crate::io::{Checkpoint, CheckpointFormat};
 use crate::plan::ast::Plan;
 use crate::tensor::TensorType;
 
@@ -118,6 +118,11 @@ impl HeaderSource for RootedHeaders {
             .borrow_mut()
             .insert(path.to_string(), resolved);
         Ok(tensors)
+    }
+
+    fn format(&self, path: &str) -> Option<CheckpointFormat> {
+        let resolved = self.resolved.borrow().get(path)?.clone();
+        self.checkpoints.format(&resolved)
     }
 }
 

@@ -14,8 +14,10 @@ use crate::compile::draft::{Draft, Operand};
 use crate::diagnostics::Diagnostic;
 use crate::graph::ops::{Load as LoadNode, NodeKind, Store};
 use crate::graph::OutputSpec;
+use crate::io::CheckpointFormat;
 use crate::plan::ast::{
-    self, Execute, Load, Op, Plan, Prefixes, Save, Set, Spanned, Step, DEFAULT_INPUT_ALIAS,
+    self, Execute, FileFormat, Load, Op, Plan, Prefixes, Save, Set, Spanned, Step,
+    DEFAULT_INPUT_ALIAS,
 };
 
 pub(super) fn load(draft: &mut Draft, load: &Load) -> Result<(), Diagnostic> {
@@ -35,6 +37,14 @@ pub(super) fn load(draft: &mut Draft, load: &Load) -> Result<(), Diagnostic> {
                 diagnostic
             }
         })?;
+    if let Some(format) = &load.format {
+        let found = draft.context.headers.format(&path.node);
+        if let Some(found) = found.filter(|found| !format_matches(format.node, *found)) {
+            return Err(diagnostics::load_format_mismatch(
+                &path.node, format, found, path.span,
+            ));
+        }
+    }
     match &load.to {
         None => {
             let alias = match &load.alias {
@@ -72,6 +82,17 @@ pub(super) fn load(draft: &mut Draft, load: &Load) -> Result<(), Diagnostic> {
         }
     }
     Ok(())
+}
+
+/// Whether a file recognised as `found` is what `load`'s `format` promised.
+fn format_matches(format: FileFormat, found: CheckpointFormat) -> bool {
+    match format {
+        FileFormat::Auto => true,
+        FileFormat::Safetensors => found == CheckpointFormat::Safetensors,
+        FileFormat::Torch => found == CheckpointFormat::Torch,
+        FileFormat::Numpy => matches!(found, CheckpointFormat::Npy | CheckpointFormat::Npz),
+        FileFormat::Dcp => false,
+    }
 }
 
 fn load_node(
