@@ -1,5 +1,5 @@
 //! The Web UI's HTTP API against a server started in-process on an ephemeral port: check, fmt,
-//! inspect, tensor statistics, graph, files, and every refusal (token, paths outside the root,
+//! inspect, tensor statistics, graph, files (listing, reading, saving), and every refusal (token, paths outside the root,
 //! oversized bodies, foreign `Host` names).
 
 mod serve_support;
@@ -187,6 +187,121 @@ fn files_lists_plans_and_checkpoints_and_file_reads_a_plan() {
     let file = workspace.get("/api/file?path=example.yaml").json();
     assert_eq!(file["syntax"], "yaml");
     assert_eq!(file["text"], EXAMPLE_PLAN);
+}
+
+/// `POST /api/file` saves the editor's text as typed (errors and all) inside the root, creating
+/// directories and replacing an existing file; `GET /api/file` then returns exactly that text,
+/// and the listing shows it.
+#[test]
+fn the_editor_saves_plans_inside_the_root() {
+    let workspace = Workspace::new();
+    let terse =
+        "input \"examples/models/gpt2-tiny\"\ncopy wte.weight -> wte.copy\n# unfinished: \n";
+    let saved = workspace
+        .post(
+            "/api/file",
+            &json!({"path": "plans/new/edited.bs", "text": terse, "syntax": "terse"}),
+        )
+        .json();
+    assert_eq!(saved["path"], "plans/new/edited.bs");
+    assert_eq!(saved["bytes"], terse.len());
+    assert_eq!(
+        std::fs::read_to_string(workspace.path("plans/new/edited.bs")).expect("saved"),
+        terse
+    );
+    let file = workspace.get("/api/file?path=plans/new/edited.bs").json();
+    assert_eq!(file["syntax"], "terse");
+    assert_eq!(file["text"], terse);
+    let files = workspace.get("/api/files").json();
+    assert!(files["plans"]
+        .as_array()
+        .expect("plans")
+        .contains(&json!("plans/new/edited.bs")));
+    // Saving over a file replaces it whole; a text with errors is saved as typed.
+    let broken = "inputs: [examples/models/gpt2-tiny]\ntransforms:\n  - copy: {from: wte.weight\n";
+    let response = workspace.post(
+        "/api/file",
+        &json!({"path": "example.yaml", "text": broken, "syntax": "yaml"}),
+    );
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(
+        std::fs::read_to_string(workspace.path("example.yaml")).expect("saved"),
+        broken
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(workspace.root())
+        .expect("root")
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().contains(".tmp-bs-"))
+        .collect();
+    assert!(leftovers.is_empty(), "no temporary is left: {leftovers:?}");
+}
+
+/// Saving is refused, leaving the file system as it was, for a path outside the root (`..`,
+/// absolute, through a symbolic link), a suffix that is not a plan's or does not match the
+/// syntax, a directory in the way, or a request without the token.
+#[test]
+fn saving_outside_the_root_or_under_the_wrong_name_is_refused() {
+    let workspace = Workspace::new();
+    let outside = tempfile::tempdir().expect("tempdir");
+    std::os::unix::fs::symlink(outside.path(), workspace.path("escape")).expect("symlink");
+    let outside_plan = outside.path().join("plan.yaml");
+    let text = "inputs: [examples/models/gpt2-tiny]\n";
+    for path in [
+        "../plan.yaml".to_string(),
+        "plans/../../plan.yaml".to_string(),
+        outside_plan.display().to_string(),
+        "escape/plan.yaml".to_string(),
+    ] {
+        let response = workspace.post(
+            "/api/file",
+            &json!({"path": path, "text": text, "syntax": "yaml"}),
+        );
+        assert_eq!(response.status, 403, "{path}: {}", response.text());
+        assert_eq!(response.error_code(), "path-refused", "{path}");
+    }
+    assert!(!outside_plan.exists(), "nothing is written outside");
+    for (path, syntax, message) in [
+        ("model.safetensors", "yaml", "`.yaml` or `.yml`"),
+        ("plan.bs", "yaml", "`.yaml` or `.yml`"),
+        ("plan.yaml", "terse", "`.bs`"),
+        ("plan.yaml", "json", "unknown syntax"),
+    ] {
+        let response = workspace.post(
+            "/api/file",
+            &json!({"path": path, "text": text, "syntax": syntax}),
+        );
+        assert_eq!(response.status, 400, "{path}");
+        assert_eq!(response.error_code(), "bad-request");
+        assert!(response.text().contains(message), "{}", response.text());
+        assert!(!workspace.path(path).exists(), "{path} is not written");
+    }
+    std::fs::create_dir(workspace.path("folder.yaml")).expect("mkdir");
+    let response = workspace.post(
+        "/api/file",
+        &json!({"path": "folder.yaml", "text": text, "syntax": "yaml"}),
+    );
+    assert_eq!(response.status, 400, "{}", response.text());
+    assert!(
+        response.text().contains("is a directory"),
+        "{}",
+        response.text()
+    );
+    assert!(workspace.path("folder.yaml").is_dir());
+    let body = json!({"path": "example.yaml", "text": text, "syntax": "yaml"}).to_string();
+    let response = request(
+        workspace.address(),
+        "POST",
+        "/api/file",
+        &[("content-type", "application/json")],
+        Some(body.as_bytes()),
+    );
+    assert_eq!(response.status, 403);
+    assert_eq!(response.error_code(), "missing-token");
+    assert_eq!(
+        std::fs::read_to_string(workspace.path("example.yaml")).expect("plan"),
+        EXAMPLE_PLAN,
+        "the refused save left the plan as it was"
+    );
 }
 
 #[test]

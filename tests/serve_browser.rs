@@ -1,7 +1,7 @@
 //! The Web UI in real headless Chromium, driven through WebDriver (chromedriver + fantoccini):
 //! typing a plan with an error marks the right line and fixing it clears the mark; the tensor
 //! tree expands and shows a tensor's statistics; the graph opens and a clicked node shows its
-//! step. Each page is photographed: into `$SERVE_SCREENSHOTS` when set (the committed
+//! step; the plan is saved under the name given, with the button and with Ctrl+S. Each page is photographed: into `$SERVE_SCREENSHOTS` when set (the committed
 //! `docs/screenshots/` are made with `SERVE_SCREENSHOTS=docs/screenshots`), else into a
 //! temporary directory that is removed.
 //!
@@ -340,6 +340,87 @@ async fn switching_syntax_converts_the_plan_to_terse_and_back() {
             "the YAML form in the editor",
         )
         .await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plan_is_saved_under_the_name_given_with_the_button_and_ctrl_s() {
+    let _one = BROWSER.lock().await;
+    let workspace = Workspace::new();
+    let browser = open_workbench(&workspace).await;
+    let name = browser
+        .client
+        .find(Locator::Id("plan-path"))
+        .await
+        .expect("the Save as field");
+    name.send_keys("plans/mine.yaml")
+        .await
+        .expect("type the name");
+    // Switching to terse renames the file to match.
+    let select = browser
+        .client
+        .find(Locator::Id("syntax"))
+        .await
+        .expect("select");
+    select.select_by_value("terse").await.expect("choose terse");
+    browser
+        .wait_until(
+            "document.getElementById('plan-path').value === 'plans/mine.bs'",
+            "the file name to follow the syntax",
+        )
+        .await;
+    browser.click("#plan-save").await;
+    browser
+        .wait_until(
+            "document.getElementById('save-status').textContent === 'saved plans/mine.bs'",
+            "the save to be confirmed",
+        )
+        .await;
+    let typed = browser
+        .eval("document.getElementById('editor').value")
+        .await;
+    let saved = std::fs::read_to_string(workspace.path("plans/mine.bs")).expect("saved file");
+    assert_eq!(json!(saved), typed, "the file holds the editor's text");
+    assert!(saved.starts_with("input model = "), "{saved}");
+    assert_eq!(
+        browser
+            .eval("document.getElementById('plan-file').value")
+            .await,
+        json!("plans/mine.bs"),
+        "the saved file is the open plan"
+    );
+
+    // An edit, then Ctrl+S (WebDriver's Control key is U+E009), replaces the file.
+    let editor = browser
+        .client
+        .find(Locator::Id("editor"))
+        .await
+        .expect("editor");
+    editor
+        .send_keys("# edited\n\u{E009}s\u{E000}")
+        .await
+        .expect("type and save");
+    browser
+        .wait_until(
+            "document.getElementById('save-status').textContent === 'saved plans/mine.bs'",
+            "the second save",
+        )
+        .await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let saved = std::fs::read_to_string(workspace.path("plans/mine.bs")).expect("saved");
+        if saved.contains("# edited") {
+            assert_eq!(
+                json!(saved),
+                browser
+                    .eval("document.getElementById('editor').value")
+                    .await
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "Ctrl+S did not save: {saved}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     browser.close().await;
 }
 

@@ -127,6 +127,21 @@ impl Drop for Staging {
     }
 }
 
+/// Writes `bytes` as the file `destination` atomically: into a temporary sibling, fsynced, then
+/// renamed into place, so the destination is either the complete new file or as it was (plan
+/// files saved by the REPL and the Web UI go through here).
+pub fn write_file_atomically(destination: &Path, bytes: &[u8]) -> Result<(), IoError> {
+    use std::io::Write as _;
+    let staging = Staging::create(destination, DestinationKind::File)?;
+    let mut file = std::fs::File::create_new(staging.path())
+        .map_err(|source| IoError::os("create", staging.path(), source))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|source| IoError::os("write", staging.path(), source))?;
+    drop(file);
+    staging.publish()
+}
+
 /// Refuses a destination that is, contains or lies inside one of `inputs` (compared after
 /// resolving symbolic links and `..`, so two spellings of one path are caught).
 pub fn check_not_input(destination: &Path, inputs: &[PathBuf]) -> Result<(), IoError> {
@@ -202,7 +217,7 @@ fn check_existing(destination: &Path, kind: DestinationKind) -> Result<(), IoErr
     };
     match kind {
         DestinationKind::File if metadata.is_dir() => Err(conflict(
-            "it is a directory, but a path ending in `.safetensors` names a single file".into(),
+            "it is a directory, but the path names a single file (such as `.safetensors`)".into(),
         )),
         DestinationKind::Directory if !metadata.is_dir() => Err(conflict(
             "it is a file, but the output is a directory (end the path in `.safetensors` for one file)"

@@ -6,6 +6,7 @@
 //! bytes, and it reads exactly one tensor.
 
 use std::cell::RefCell;
+use std::path::Path;
 
 use crate::cli::check::CheckpointHeaders;
 use crate::diagnostics::{nearest, Diagnostic, SourceId, SourceMap, Span};
@@ -13,6 +14,7 @@ use crate::graph::ops::NodeKind;
 use crate::graph::DotOptions;
 use crate::inspect::stats::{summarize, TensorStats};
 use crate::inspect::text::general;
+use crate::io::write_file_atomically;
 use crate::plan::terse::print_terse;
 use crate::plan::yaml::print_yaml;
 
@@ -135,7 +137,10 @@ pub fn execute(
         ("show" | "ls", [pattern]) => show(context.session, pattern),
         ("stats", [name]) => stats(context, name),
         ("graph", []) => Ok(Reply::text(graph(context))),
-        ("graph", [file]) => write_file(file, &graph(context)),
+        ("graph", [file]) => {
+            write_file(file, &graph(context))?;
+            Ok(Reply::text(format!("wrote {}\n", file.text)))
+        }
         ("undo", []) => undo(context.session, line.name.span),
         ("plan", []) => Ok(Reply::text(print_yaml(&context.session.plan()))),
         ("plan", [syntax]) => match syntax.text.as_str() {
@@ -291,10 +296,10 @@ fn graph(context: &CommandContext<'_, '_>) -> String {
     })
 }
 
-fn write_file(file: &Word, text: &str) -> Result<Reply, Vec<Diagnostic>> {
-    std::fs::write(&file.text, text)
-        .map_err(|error| vec![diagnostics::cannot_write(&file.text, &error, file.span)])?;
-    Ok(Reply::text(format!("wrote {}\n", file.text)))
+/// Writes `text` to the file a command names, atomically (the file is the new text or as it was).
+fn write_file(file: &Word, text: &str) -> Result<(), Vec<Diagnostic>> {
+    write_file_atomically(Path::new(&file.text), text.as_bytes())
+        .map_err(|error| vec![diagnostics::cannot_write(&file.text, &error, file.span)])
 }
 
 fn undo(session: &mut ReplSession<'_>, span: Span) -> Result<Reply, Vec<Diagnostic>> {
@@ -319,8 +324,7 @@ fn save(session: &ReplSession<'_>, file: &Word) -> Result<Reply, Vec<Diagnostic>
     } else {
         print_yaml(&plan)
     };
-    std::fs::write(&file.text, text)
-        .map_err(|error| vec![diagnostics::cannot_write(&file.text, &error, file.span)])?;
+    write_file(file, &text)?;
     let count = plan.steps.len();
     Ok(Reply::text(format!(
         "saved {count} step{} to {}\n",

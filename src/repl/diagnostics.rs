@@ -112,7 +112,7 @@ pub fn nothing_to_undo(span: Span) -> Diagnostic {
 }
 
 #[cold]
-pub fn cannot_write(path: &str, error: &std::io::Error, span: Span) -> Diagnostic {
+pub fn cannot_write(path: &str, error: &dyn std::fmt::Display, span: Span) -> Diagnostic {
     Diagnostic::error("E0716", format!("cannot write `{path}`: {error}"))
         .with_label(span, "this file")
 }

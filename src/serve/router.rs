@@ -26,7 +26,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .route("/info", get(files::info))
         .route("/files", get(files::list))
-        .route("/file", get(files::read))
+        .route("/file", get(files::read).post(files::save))
         .route("/check", post(plan::check))
         .route("/fmt", post(plan::format))
         .route("/graph", post(plan::graph))

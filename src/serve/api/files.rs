@@ -1,11 +1,15 @@
-//! What the served root holds: `GET /api/info`, `GET /api/files` and `GET /api/file?path=`.
+//! What the served root holds: `GET /api/info`, `GET /api/files`, `GET /api/file?path=`, and
+//! `POST /api/file` to save the editor's plan.
 //!
 //! `info` names the root and the version. `files` walks the root (at most [`DEPTH`] levels and
 //! [`ENTRY_LIMIT`] entries, skipping hidden directories, `target` and symbolic links, so a
 //! listing never leaves the root nor takes long) and returns plan files (`.yaml`, `.yml`, `.bs`)
 //! and checkpoints (files of the formats `inspect` reads, and directories holding safetensors
 //! shards), as paths relative to the root. `file` returns a plan file's text and syntax; the path
-//! goes through the root's confinement first.
+//! goes through the root's confinement first. `save` writes a plan file: only a plan suffix that
+//! matches the text's syntax (`.bs` for terse, `.yaml`/`.yml` for YAML), only inside the root
+//! (missing directories are created), and atomically — the file is the complete new text or as it
+//! was. The text is saved as typed, errors and all: saving work in progress is the point.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -15,7 +19,12 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::blocking;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+
+use super::{blocking, parse_json};
+use crate::io::write_file_atomically;
+use crate::serve::document::Syntax;
 use crate::serve::error::ApiError;
 use crate::serve::AppState;
 
@@ -78,6 +87,50 @@ pub async fn read(
         Ok(Json(
             json!({"path": query.path, "syntax": syntax, "text": text}),
         ))
+    })
+    .await
+}
+
+/// The body of `POST /api/file`.
+#[derive(Debug, Deserialize)]
+pub struct SaveRequest {
+    pub path: String,
+    pub text: String,
+    /// `yaml` or `terse`: the syntax of `text`, which the path's suffix must match.
+    pub syntax: String,
+}
+
+pub async fn save(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let request: SaveRequest = parse_json(body, state.body_limit)?;
+    let syntax = Syntax::parse(&request.syntax).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "unknown syntax `{}` (expected `yaml` or `terse`)",
+            request.syntax
+        ))
+    })?;
+    let suffix_fits = match syntax {
+        Syntax::Terse => request.path.ends_with(".bs"),
+        Syntax::Yaml => [".yaml", ".yml"].iter().any(|s| request.path.ends_with(s)),
+    };
+    if !suffix_fits {
+        return Err(ApiError::bad_request(match syntax {
+            Syntax::Terse => "a terse plan is saved as a `.bs` file",
+            Syntax::Yaml => "a YAML plan is saved as a `.yaml` or `.yml` file",
+        }));
+    }
+    blocking(move || {
+        let path = state.root.writable(&request.path)?;
+        write_file_atomically(&path, request.text.as_bytes()).map_err(|error| {
+            ApiError::bad_request(format!("cannot save `{}`: {error}", request.path))
+        })?;
+        Ok(Json(json!({
+            "path": request.path,
+            "syntax": request.syntax,
+            "bytes": request.text.len(),
+        })))
     })
     .await
 }

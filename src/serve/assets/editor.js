@@ -1,5 +1,6 @@
 // The plan editor: a textarea over a backdrop that marks each diagnostic at its line and column,
-// a line-number gutter, checks debounced after each edit, syntax switching through `fmt`.
+// a line-number gutter, checks debounced after each edit, syntax switching through `fmt`, and
+// saving the text (as typed, errors and all) to a plan file under the root.
 // After each check it announces the result as a `plan-checked` event on `document`, which the
 // other panels follow; opening a plan announces `plan-opened`.
 "use strict";
@@ -175,6 +176,9 @@ export async function switchSyntax() {
     }
     state.syntax = wanted;
     editor.value = result.text;
+    // The file name follows the syntax, so Save writes what the suffix promises.
+    const path = $("plan-path").value;
+    if (path) $("plan-path").value = path.replace(/\.(ya?ml|bs)$/, "") + (wanted === "terse" ? ".bs" : ".yaml");
     refreshEditor();
     check();
   } catch (error) {
@@ -199,10 +203,44 @@ export async function openPlan(path) {
     state.syntax = file.syntax;
   }
   $("syntax").value = state.syntax;
+  $("plan-path").value = path || "";
+  $("save-status").textContent = "";
   document.dispatchEvent(new CustomEvent("plan-opened"));
   refreshEditor();
   // The first check decides which checkpoint the tensor browser shows, so callers may wait for it.
   return check();
+}
+
+// Writes the editor's text to the file named in "Save as" (created or replaced atomically).
+export async function savePlan() {
+  const path = $("plan-path").value.trim();
+  const status = $("save-status");
+  if (!path) {
+    status.textContent = "name the file to save to";
+    status.className = "error";
+    $("plan-path").focus();
+    return;
+  }
+  try {
+    const saved = await api("POST", "/file", { path, text: editor.value, syntax: state.syntax });
+    status.textContent = `saved ${saved.path}`;
+    status.className = "ok";
+    const files = $("plan-file");
+    if (![...files.options].some((option) => option.value === saved.path)) {
+      files.append(element("option", { value: saved.path }, saved.path));
+    }
+    files.value = saved.path;
+  } catch (error) {
+    status.textContent = "not saved: " + error.message;
+    status.className = "error";
+  }
+}
+
+function saveShortcut(event) {
+  if ((event.ctrlKey || event.metaKey) && event.key === "s") {
+    event.preventDefault();
+    savePlan();
+  }
 }
 
 // Tab indents by two spaces instead of leaving the editor (Shift+Tab still moves focus on).
@@ -215,6 +253,7 @@ function indent(event) {
 
 export function wireEditor() {
   editor.addEventListener("input", () => {
+    $("save-status").textContent = "";
     refreshEditor();
     scheduleCheck();
   });
@@ -222,4 +261,6 @@ export function wireEditor() {
   editor.addEventListener("keydown", indent);
   $("syntax").addEventListener("change", switchSyntax);
   $("plan-file").addEventListener("change", () => openPlan($("plan-file").value));
+  $("plan-save").addEventListener("click", savePlan);
+  document.addEventListener("keydown", saveShortcut);
 }
