@@ -233,13 +233,7 @@ fn stats_reads_exactly_that_tensor() {
     );
     assert!(result.stdout.contains(&format!("max {}", shown(maximum))));
     assert!(result.stdout.contains("elements 256"));
-    // A computed tensor has no bytes to read yet; a deleted one does not exist.
-    let computed = session.entry(&[":stats x".to_string()]);
-    assert!(
-        computed.stderr.contains("error[E0714]"),
-        "{}",
-        computed.stderr
-    );
+    // A deleted tensor does not exist.
     let deleted = session.entry(&[":stats h.1.ln_1.weight".to_string()]);
     assert!(
         deleted.stderr.contains("error[E0713]"),
@@ -247,6 +241,76 @@ fn stats_reads_exactly_that_tensor() {
         deleted.stderr
     );
     assert_eq!(headers.read_stats().tensors, 1);
+}
+
+/// `:stats` of a tensor the plan computes runs what computes it (reading only what that needs,
+/// running no other step) and shows the statistics of the value a run would write, and leaves
+/// no scratch file behind.
+#[test]
+fn stats_of_a_computed_tensor_computes_it() {
+    let headers = CheckpointHeaders::new();
+    let sources = RefCell::new(SourceMap::new());
+    let mut session = driver(&headers, &sources);
+    let lines = [
+        "x = wte.weight * 2",
+        "y = x as float16",
+        "z = wpe.weight * 3",
+        "del h\\.1\\..*",
+    ];
+    for line in lines {
+        let result = session.entry(&[line.to_string()]);
+        assert!(!result.rejected, "{line}: {}", result.stderr);
+    }
+    let checkpoint = Checkpoint::open(model_path()).expect("the example opens");
+    let wte: Vec<f32> = checkpoint
+        .read("wte.weight")
+        .expect("readable")
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let shown = |value: f64| brainsurgery::inspect::text::general(value);
+    let minimum = wte.iter().copied().fold(f32::INFINITY, f32::min);
+    let maximum = wte.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+
+    let x = session.entry(&[":stats x".to_string()]);
+    assert!(!x.rejected, "{}", x.stderr);
+    assert!(x.stdout.starts_with("x  F32 [64, 8]"), "{}", x.stdout);
+    // Doubling is exact in f32: the extremes are twice the input's.
+    let doubled = |value: f32| shown(f64::from(value * 2.0));
+    assert!(
+        x.stdout.contains(&format!("elements {}", wte.len())),
+        "{}",
+        x.stdout
+    );
+    assert!(
+        x.stdout.contains(&format!("min {}", doubled(minimum))),
+        "{}",
+        x.stdout
+    );
+    assert!(x.stdout.contains(&format!("max {}", doubled(maximum))));
+    let reads = headers.read_stats();
+    assert_eq!(reads.tensors, 1, "only wte.weight is read, not wpe.weight");
+    assert_eq!(reads.bytes, wte.len() as u64 * 4);
+
+    // Through the cast: the value a run would write, rounded once to f16.
+    let y = session.entry(&[":stats y".to_string()]);
+    assert!(!y.rejected, "{}", y.stderr);
+    assert!(y.stdout.starts_with("y  F16 [64, 8]"), "{}", y.stdout);
+    let rounded = |value: f32| shown(half::f16::from_f32(value * 2.0).to_f64());
+    assert!(
+        y.stdout.contains(&format!("min {}", rounded(minimum))),
+        "{}",
+        y.stdout
+    );
+    assert!(y.stdout.contains(&format!("max {}", rounded(maximum))));
+
+    let prefix = format!("brainsurgery-stats-{}-", std::process::id());
+    let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .expect("the temporary directory")
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))
+        .collect();
+    assert!(left.is_empty(), "scratch left behind: {left:?}");
 }
 
 #[test]

@@ -85,6 +85,11 @@ impl CheckpointHeaders {
         Ok(use_checkpoint(&opened[path]))
     }
 
+    /// Runs `use_opened` over the checkpoints opened so far, by the path the plan names them with.
+    pub fn with_opened<R>(&self, use_opened: impl FnOnce(&BTreeMap<String, Checkpoint>) -> R) -> R {
+        use_opened(&self.opened.borrow())
+    }
+
     /// The opened checkpoints, by the path the plan names them with (a run executes over the
     /// very maps whose headers were checked).
     pub fn into_checkpoints(self) -> BTreeMap<String, Checkpoint> {

@@ -227,6 +227,39 @@ impl PlanGraph {
         self.graph.node_count()
     }
 
+    /// The part of the graph that computes `target`: `target` and every node it depends on,
+    /// copied (kinds, types, spans) into a new graph without outputs, operands before their
+    /// consumers. Returns that graph and `target`'s id in it; `None` for an unknown node.
+    pub fn cone(&self, target: NodeId) -> Option<(PlanGraph, NodeId)> {
+        self.node(target)?;
+        // Depth-first post-order: a node is copied once all its operands are.
+        let mut order = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![(target, false)];
+        while let Some((id, operands_done)) = stack.pop() {
+            if operands_done {
+                order.push(id);
+            } else if seen.insert(id) {
+                stack.push((id, true));
+                let inputs = self.inputs(id);
+                stack.extend(inputs.into_iter().rev().map(|input| (input, false)));
+            }
+        }
+        let mut cone = PlanGraph::new();
+        let mut copied = HashMap::new();
+        for id in order {
+            let node = self.node(id)?;
+            let inputs: Option<Vec<NodeId>> = self
+                .inputs(id)
+                .iter()
+                .map(|input| copied.get(input).copied())
+                .collect();
+            let new = cone.add_node(node.kind.clone(), node.ty.clone(), &inputs?, self.span(id));
+            copied.insert(id, new);
+        }
+        Some((cone, copied[&target]))
+    }
+
     pub fn add_output(&mut self, spec: OutputSpec) -> OutputId {
         self.outputs.push(spec);
         OutputId(self.outputs.len() as u32 - 1)
@@ -299,6 +332,61 @@ mod tests {
         assert_eq!(graph.inputs(sub), vec![b, a]);
         assert_eq!(graph.consumers(a), vec![sub]);
         assert_eq!(graph.node_ids(), vec![a, b, sub]);
+    }
+
+    #[test]
+    fn a_cone_holds_exactly_what_computes_its_target() {
+        let mut graph = PlanGraph::new();
+        let a = load(&mut graph, "a", &[2]);
+        let b = load(&mut graph, "b", &[2]);
+        let unrelated = load(&mut graph, "c", &[2]);
+        let ty = graph.type_of(a).cloned();
+        let sub = graph.add_node(
+            NodeKind::Elementwise(Elementwise::Subtract),
+            ty.clone(),
+            &[b, a],
+            None,
+        );
+        let scale = graph.add_node(
+            NodeKind::Elementwise(Elementwise::Scale { by: 2.0 }),
+            ty.clone(),
+            &[unrelated],
+            None,
+        );
+        // `a` used twice: once directly, once through `sub`.
+        let add = graph.add_node(NodeKind::Elementwise(Elementwise::Add), ty, &[sub, a], None);
+        let (cone, target) = graph.cone(add).expect("a known node");
+        assert_eq!(cone.node_count(), 4, "a, b, sub, add; not c nor its scale");
+        assert!(cone.outputs().is_empty());
+        assert_eq!(
+            cone.node(target).map(|n| &n.kind),
+            Some(&NodeKind::Elementwise(Elementwise::Add))
+        );
+        let [left, right] = cone.inputs(target)[..] else {
+            panic!("two operands");
+        };
+        assert_eq!(
+            cone.node(left).map(|n| &n.kind),
+            Some(&NodeKind::Elementwise(Elementwise::Subtract))
+        );
+        let loaded = |id: NodeId| match cone.node(id).map(|n| &n.kind) {
+            Some(NodeKind::Load(load)) => load.tensor.clone(),
+            other => panic!("a load, not {other:?}"),
+        };
+        let sub_inputs: Vec<String> = cone.inputs(left).into_iter().map(loaded).collect();
+        assert_eq!(sub_inputs, vec!["b", "a"], "operand order is kept");
+        assert_eq!(loaded(right), "a");
+        assert_eq!(
+            cone.inputs(left)[1],
+            right,
+            "the shared operand is copied once"
+        );
+        assert!(cone.validate().is_empty());
+        assert!(graph
+            .cone(scale)
+            .is_some_and(|(cone, _)| cone.node_count() == 2));
+        graph.remove_node(scale);
+        assert!(graph.cone(scale).is_none(), "an unknown node has no cone");
     }
 
     #[test]

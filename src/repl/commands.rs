@@ -19,6 +19,7 @@ use crate::plan::terse::print_terse;
 use crate::plan::yaml::print_yaml;
 
 use super::diagnostics;
+use super::evaluate;
 use super::help;
 use super::report;
 use super::session::{ReplSession, Undone};
@@ -236,8 +237,18 @@ fn stats(context: &CommandContext<'_, '_>, word: &Word) -> Result<Reply, Vec<Dia
         )]);
     };
     let graph = compiler.graph();
+    let shown = report::display_name(&alias, name, compiler.default_alias());
     let Some(NodeKind::Load(load)) = graph.node(node).map(|n| &n.kind) else {
-        return Err(vec![diagnostics::computed_tensor(&alias, name, word.span)]);
+        let computed = context
+            .headers
+            .with_opened(|checkpoints| evaluate::computed_values(graph, node, checkpoints));
+        return match computed {
+            Ok((ty, stats)) => Ok(Reply::text(stats_text(&shown, &ty, &stats))),
+            Err(evaluate::Failure::Run(diagnostics)) => Err(diagnostics),
+            Err(evaluate::Failure::Message(message)) => {
+                Err(vec![diagnostics::stats_failed(name, &message, word.span)])
+            }
+        };
     };
     let dtype = load.ty.dtype;
     let computed = context
@@ -257,7 +268,6 @@ fn stats(context: &CommandContext<'_, '_>, word: &Word) -> Result<Reply, Vec<Dia
             word.span,
         )]
     })?;
-    let shown = report::display_name(&alias, name, compiler.default_alias());
     Ok(Reply::text(stats_text(&shown, &load.ty, &stats)))
 }
 

@@ -96,16 +96,6 @@ pub fn unknown_tensor(alias: &str, name: &str, span: Span, nearest_names: &[&str
 }
 
 #[cold]
-pub fn computed_tensor(alias: &str, name: &str, span: Span) -> Diagnostic {
-    Diagnostic::error(
-        "E0714",
-        format!("`{alias}::{name}` is computed by the plan; its values exist only when it runs"),
-    )
-    .with_label(span, "not an input tensor")
-    .with_help("`:stats` reads input tensors that the plan has not changed")
-}
-
-#[cold]
 pub fn nothing_to_undo(span: Span) -> Diagnostic {
     Diagnostic::error("E0715", "there is no step to undo")
         .with_label(span, "nothing was accepted yet")

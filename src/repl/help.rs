@@ -362,7 +362,7 @@ pub const COMMANDS: [(&str, &str, &str); 10] = [
     (
         "stats",
         ":stats NAME",
-        "statistics of one input tensor (reads that tensor only)",
+        "statistics of one tensor (an input is read alone; a computed one is computed from the steps it needs)",
     ),
     (
         "graph",

@@ -5,10 +5,11 @@
 //! Each step is compiled against the current symbolic state by the incremental compiler — the
 //! same checks `check` makes — and is either accepted, printing the names it created, changed or
 //! deleted with their dtypes and shapes, or rejected with `check`'s diagnostic and **the state
-//! unchanged**. Nothing is read or written until `:run`, except the one tensor `:stats` reads.
+//! unchanged**. Nothing is read or written until `:run`, except what `:stats` reads: one input
+//! tensor, or for a tensor the plan computes, what computing it reads ([`evaluate`]).
 //!
 //! Layout: [`entry`] parses an entry (choosing the syntax), [`session`] holds the state and the
-//! undo records, [`commands`] carries out `:` commands, [`report`] and [`help`] produce text,
+//! undo records, [`commands`] carries out `:` commands ([`evaluate`] computes a tensor for `:stats`), [`report`] and [`help`] produce text,
 //! [`block`] decides when an entry continues on the next line, [`complete`] offers completions,
 //! [`terminal`] reads lines (line editor or pipe), and [`driver`] is the loop over all of them.
 
@@ -18,6 +19,7 @@ pub mod complete;
 pub mod diagnostics;
 pub mod driver;
 pub mod entry;
+pub mod evaluate;
 pub mod help;
 pub mod oly;
 pub mod report;
