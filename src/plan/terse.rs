@@ -21,6 +21,7 @@
 
 mod assertion;
 mod calls;
+pub mod comments;
 mod creation;
 pub mod diagnostics;
 mod expression;
@@ -34,7 +35,7 @@ pub mod syntax_error;
 mod tensor_ref;
 mod values;
 
-pub use self::printer::print_terse;
+pub use self::printer::{print_terse, print_terse_with};
 
 use crate::diagnostics::{Diagnostic, SourceId, SourceMap};
 use crate::plan::ast::Plan;

@@ -24,7 +24,7 @@ pub mod scalars;
 pub mod session_ops;
 pub mod tensor_ops;
 
-pub use self::print::print_yaml;
+pub use self::print::{print_yaml, print_yaml_with};
 // Shared with the terse front end, which reads sizes, numbers and booleans the same way.
 pub use self::scalars::{parse_bool, parse_float, parse_int, parse_size, SizeError};
 
