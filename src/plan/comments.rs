@@ -345,7 +345,11 @@ impl<'t> SourceText<'t> {
     fn new(text: &'t str, syntax: CommentSyntax) -> SourceText<'t> {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(index, _)| index + 1));
-        let lines: Vec<&str> = text.split('\n').collect();
+        let mut lines: Vec<&str> = text.split('\n').collect();
+        if text.ends_with('\n') {
+            // What follows the last line break is no line.
+            lines.pop();
+        }
         let is_content = |line: &str| {
             let line = line.trim();
             let marker = syntax == CommentSyntax::Yaml

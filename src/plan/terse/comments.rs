@@ -2,7 +2,7 @@
 //!
 //! Receives the text of a `.bs` source; returns its comments in source order, each with the byte
 //! offset of its `#` and the text after it. A line is parsed with the `line` rule, as the parser
-//! reads it: whatever follows the line's statement (or the whole line, when it holds none) is
+//! reads it: whatever follows the line's last token (or the whole line, when it holds none) is
 //! the grammar's `WHITESPACE`/`COMMENT` skip, so its first `#` starts the comment. A `#` inside a
 //! string, a `/regex/` or a bare regex (`[#]`, `\#`) belongs to that token and is never taken
 //! for a comment. A line that does not parse gives no comment (`fmt` prints only plans that parse).
@@ -25,9 +25,17 @@ pub fn comments(text: &str) -> Vec<SourceComment> {
         let Some(line_pair) = pairs.next() else {
             continue;
         };
+        // The end of the line's last token. A rule's own span may reach past it: pest skips
+        // whitespace and comments before trying an optional or repeated part, even when that part
+        // then matches nothing, so only tokens (pairs without inner pairs, not empty) count.
         let content_end = line_pair
             .into_inner()
-            .filter(|pair| pair.as_rule() != Rule::EOI)
+            .flatten()
+            .filter(|pair| {
+                pair.as_rule() != Rule::EOI
+                    && !pair.as_str().is_empty()
+                    && pair.clone().into_inner().next().is_none()
+            })
             .map(|pair| pair.as_span().end())
             .max()
             .unwrap_or(0);
@@ -65,6 +73,14 @@ mod tests {
                 (58, String::new()),
             ]
         );
+    }
+
+    #[test]
+    fn a_rule_ending_in_an_optional_part_does_not_hide_the_comment() {
+        // pest skips the comment before trying `set_option*`, the `bounds` and the infix part.
+        let text = "set # a\nassert dimensions(x) # b\nx = y as f16 # c\n";
+        let found: Vec<String> = texts(text).into_iter().map(|(_, text)| text).collect();
+        assert_eq!(found, [" a", " b", " c"]);
     }
 
     #[test]
