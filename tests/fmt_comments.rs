@@ -102,19 +102,32 @@ fn yaml_comments_attach_to_their_statements() {
     let (_, comments) = yaml(COMMENTED);
     assert_eq!(
         comments.header(),
-        texts(&[" Merge the tuned model into the base.", " Second header line."])
+        texts(&[
+            " Merge the tuned model into the base.",
+            " Second header line."
+        ])
     );
-    assert_eq!(comments.before(&[Input(0)]), texts(&[" The base checkpoint."]));
+    assert_eq!(
+        comments.before(&[Input(0)]),
+        texts(&[" The base checkpoint."])
+    );
     assert_eq!(comments.trailing(&[Input(0)]), Some(" read-only"));
     assert_eq!(comments.trailing(&[Step(0)]), Some(" keep a copy"));
     // Inside the nested mapping of a transform: before that transform, after its own comments.
     assert_eq!(
         comments.before(&[Step(1)]),
-        texts(&[" Factorize the delta.", " which tensors", " small on purpose"])
+        texts(&[
+            " Factorize the delta.",
+            " which tensors",
+            " small on purpose"
+        ])
     );
     assert_eq!(comments.trailing(&[Step(1)]), Some(" on the op's line"));
     assert_eq!(comments.before(&[Step(2), Step(0)]), texts(&[" nested"]));
-    assert_eq!(comments.trailing(&[Step(2), Step(0)]), Some(" nested trailing"));
+    assert_eq!(
+        comments.trailing(&[Step(2), Step(0)]),
+        Some(" nested trailing")
+    );
     assert_eq!(comments.before(&[Output]), texts(&[" Where it goes."]));
     assert_eq!(comments.trailing(&[Output]), Some(" on the path"));
     assert_eq!(comments.footer(), texts(&[" Footer one.", " Footer two."]));
@@ -328,8 +341,14 @@ fn fmt_keeps_comments_through_the_binary() {
         .expect("the binary runs");
     assert_eq!(output.status.code(), Some(0));
     let text = String::from_utf8(output.stdout).expect("UTF-8");
-    assert!(text.starts_with("# Merge the tuned model into the base.\n"), "{text}");
-    assert!(text.contains("base::/c # d/ = base::/a#b/  # keep a copy\n"), "{text}");
+    assert!(
+        text.starts_with("# Merge the tuned model into the base.\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("base::/c # d/ = base::/a#b/  # keep a copy\n"),
+        "{text}"
+    );
     assert!(text.ends_with("# Footer one.\n# Footer two.\n"), "{text}");
 }
 

@@ -209,7 +209,11 @@ pub fn loaded_files(
         .filter_map(|id| sources.get(*id))
         .map(|source| CommentSyntax::of_path(Path::new(&source.name)))
         .collect();
-    let merged = syntaxes.iter().filter(|s| **s == CommentSyntax::Yaml).count() > 1;
+    let merged = syntaxes
+        .iter()
+        .filter(|s| **s == CommentSyntax::Yaml)
+        .count()
+        > 1;
     taken
         .into_iter()
         .zip(syntaxes)
@@ -286,7 +290,12 @@ fn walk_steps(steps: &[Spanned<Step>], path: &mut StatementPath, anchors: &mut V
     }
 }
 
+/// Records a statement with its span. A statement built rather than parsed has an empty span
+/// (`Span::default()`, which names the first source): it holds no text, so no comment.
 fn push_anchor(path: &[Element], element: Element, span: Span, anchors: &mut Vec<Anchor>) {
+    if span.start == span.end {
+        return;
+    }
     let mut full = path.to_vec();
     full.push(element);
     anchors.push(Anchor { path: full, span });

@@ -21,9 +21,7 @@ use crate::diagnostics::Severity;
 use crate::optimize::{optimize, Options};
 use crate::plan::terse::print_terse_with;
 use crate::plan::yaml::print_yaml_with;
-use crate::serve::document::{
-    check_document, document_comments, parse_document, Checked, Syntax,
-};
+use crate::serve::document::{check_document, document_comments, parse_document, Checked, Syntax};
 use crate::serve::error::ApiError;
 use crate::serve::report::diagnostics_json;
 use crate::serve::svg;
