@@ -448,3 +448,31 @@ proptest! {
         prop_assert_eq!(second_yaml, first_yaml);
     }
 }
+
+/// The code blocks of `docs/language.md`'s "Comments and `fmt`" section: the YAML example and
+/// the terse text it prints.
+fn documented_pair() -> (String, String) {
+    let text = std::fs::read_to_string("docs/language.md").expect("docs/language.md");
+    let section = text
+        .split("## Comments and `fmt`")
+        .nth(1)
+        .expect("the section exists");
+    // Each block: its text and where the section goes on after it.
+    let block = |from: usize, fence: &str| {
+        let start = from + section[from..].find(fence).expect("a code block") + fence.len();
+        let end = start + section[start..].find("```").expect("a closed block");
+        (section[start..end].to_string(), end + 3)
+    };
+    let (yaml_text, after) = block(0, "```yaml\n");
+    let (terse_text, _) = block(after, "```\n");
+    (yaml_text, terse_text)
+}
+
+#[test]
+fn the_documented_example_is_what_fmt_prints_both_ways() {
+    let (yaml_text, terse_text) = documented_pair();
+    let (plan, comments) = yaml(&yaml_text);
+    assert_eq!(print_terse_with(&plan, &comments), terse_text);
+    let (plan, comments) = terse(&terse_text);
+    assert_eq!(print_yaml_with(&plan, &comments), yaml_text);
+}
