@@ -476,3 +476,21 @@ fn the_documented_example_is_what_fmt_prints_both_ways() {
     let (plan, comments) = terse(&terse_text);
     assert_eq!(print_yaml_with(&plan, &comments), yaml_text);
 }
+
+#[test]
+fn windows_line_endings_give_the_same_comments() {
+    let terse_text = "# Header.\n\ninput \"m\"  # the model\n\n# Copy.\nx = y\n# Footer.\n";
+    let yaml_text = "# Header.\ninputs:\n  - m  # the model\ntransforms:\n  # Copy.\n  - copy: {from: 'y', to: x}\n# Footer.\n";
+    for (text, syntax) in [
+        (terse_text, CommentSyntax::Terse),
+        (yaml_text, CommentSyntax::Yaml),
+    ] {
+        let (plan, comments) = read(text, syntax);
+        let (crlf_plan, crlf_comments) = read(&text.replace('\n', "\r\n"), syntax);
+        assert_eq!(crlf_plan, plan);
+        assert_eq!(crlf_comments, comments);
+        assert_eq!(comments.trailing(&[Input(0)]), Some(" the model"));
+        assert_eq!(comments.before(&[Step(0)]), texts(&[" Copy."]));
+        assert_eq!(comments.footer(), texts(&[" Footer."]));
+    }
+}

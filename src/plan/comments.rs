@@ -27,8 +27,9 @@
 //! **Guarantees.** Never panics on any text or plan. Comments are never part of the AST, so plan
 //! equality and the plan hash ignore them. What the printers write with comments parses back to
 //! the same plan, and collecting the comments of that text gives the same [`PlanComments`] (the
-//! tests check YAML → terse → YAML on random placements), except in the corners the docs list: a
-//! YAML plan with only an `output` (its comments before `output:` read back as the header).
+//! tests check YAML → terse → YAML on random placements), except in the corner the docs list: in
+//! a YAML plan with no inputs and no transforms, comments before `output:` (or the footer of an
+//! empty plan) read back as the header.
 
 use crate::diagnostics::{SourceId, SourceMap, Span};
 use crate::plan::ast::{Execute, Op, Plan, Spanned, Step};
