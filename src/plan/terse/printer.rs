@@ -288,7 +288,7 @@ fn step_line(op: &Op) -> String {
         Op::Set(set) => set_line(set),
         Op::Exit => "exit".to_string(),
         Op::Execute(Execute::Path(path)) => format!("execute {}", string(&path.node)),
-        // Blocks are printed line by line by the printer; this is never reached for them.
+        // A block's first line; `Printer::print_steps` prints blocks itself, line by line.
         Op::Execute(Execute::Steps(_)) => "execute {".to_string(),
         Op::Execute(Execute::Plan(_)) => "execute plan {".to_string(),
     }
