@@ -78,6 +78,15 @@ impl SourceMap {
         self.sources.get(id.0 as usize)
     }
 
+    /// How many sources the map holds; the next [`SourceMap::add`] returns `SourceId(len)`.
+    pub fn len(&self) -> usize {
+        self.sources.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sources.is_empty()
+    }
+
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, id: SourceId, offset: usize) -> (usize, usize) {
         let Some(source) = self.get(id) else {

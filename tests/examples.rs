@@ -1,7 +1,8 @@
 //! Every runnable example under `examples/`: its committed checkpoints are what the generator
-//! produces, its terse twin is the same plan as its YAML file, and it runs through the built
-//! binary from the repository root (output redirected into a temporary directory) with a result
-//! checked by computations made here from the input bytes, never by the code under test.
+//! produces, its terse twin is the same plan as its YAML file (exactly what `brainsurgery fmt`
+//! prints for it, comments included), and it runs through the built binary from the repository
+//! root (output redirected into a temporary directory) with a result checked by computations
+//! made here from the input bytes, never by the code under test.
 
 mod run_support;
 
@@ -105,6 +106,39 @@ fn every_yaml_example_has_a_terse_twin_with_the_same_plan() {
             brainsurgery::cli::run::plan_hash(&from_yaml),
             brainsurgery::cli::run::plan_hash(&from_terse)
         );
+    }
+}
+
+#[test]
+fn every_terse_twin_is_what_fmt_prints_for_its_yaml_file() {
+    let mut names: Vec<PathBuf> = std::fs::read_dir("examples")
+        .expect("examples/")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    names.sort();
+    for yaml in names {
+        let terse = yaml.with_extension("bs");
+        let mut sources = brainsurgery::diagnostics::SourceMap::new();
+        let items = [yaml.display().to_string()];
+        let printed = brainsurgery::cli::fmt::format(
+            &items,
+            Some(brainsurgery::cli::fmt::Syntax::Terse),
+            &mut sources,
+        )
+        .unwrap_or_else(|_| panic!("{} formats", yaml.display()));
+        let committed = std::fs::read_to_string(&terse).expect("terse twin");
+        assert!(
+            committed == printed,
+            "{} is not `brainsurgery fmt --to terse {}`: regenerate it",
+            terse.display(),
+            yaml.display()
+        );
+        // The twin carries the YAML file's comments: at least its header.
+        let header = std::fs::read_to_string(&yaml).expect("YAML example");
+        let first = header.lines().next().expect("a first line");
+        assert!(first.starts_with("# "), "{}", yaml.display());
+        assert!(committed.starts_with(first), "{}", terse.display());
     }
 }
 

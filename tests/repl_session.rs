@@ -339,3 +339,52 @@ fn an_entry_with_several_steps_is_all_or_nothing() {
         .iter()
         .any(|(n, _)| *n == "a"));
 }
+
+#[test]
+fn save_writes_the_comments_typed_with_the_steps() {
+    let headers = CheckpointHeaders::new();
+    let sources = RefCell::new(SourceMap::new());
+    let mut session = driver(&headers, &sources);
+    let typed = [
+        vec!["x = ln_f.weight * 0.5  # halve it".to_string()],
+        // A YAML entry of several lines: the comment inside the step goes before it.
+        [
+            "- copy:  # keep one",
+            "    # from the bias",
+            "    from: ln_f.bias",
+            "    to: y",
+            "",
+        ]
+        .iter()
+        .map(|line| line.to_string())
+        .collect(),
+        // A comment alone is no step: nothing to keep it with.
+        vec!["# not kept".to_string()],
+    ];
+    for lines in typed {
+        let result = session.entry(&lines);
+        assert!(!result.rejected, "{lines:?}: {}", result.stderr);
+    }
+    let scratch = tempfile::tempdir().expect("a temporary directory");
+    let terse = scratch.path().join("typed.bs");
+    let yaml = scratch.path().join("typed.yaml");
+    for file in [&terse, &yaml] {
+        let result = session.entry(&[format!(":save \"{}\"", file.display())]);
+        assert!(!result.rejected, "{}", result.stderr);
+    }
+    let terse = std::fs::read_to_string(terse).expect("saved");
+    assert!(
+        terse.ends_with(
+            "x = ln_f.weight * 0.5  # halve it\n# from the bias\ny = ln_f.bias  # keep one\n"
+        ),
+        "{terse}"
+    );
+    let yaml = std::fs::read_to_string(yaml).expect("saved");
+    assert!(
+        yaml.contains(
+            "  - scale: {from: ln_f.weight, to: x, by: 0.5}  # halve it\n  # from the bias\n  - copy: {from: ln_f.bias, to: 'y'}  # keep one\n"
+        ),
+        "{yaml}"
+    );
+    assert!(!terse.contains("not kept") && !yaml.contains("not kept"));
+}

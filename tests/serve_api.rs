@@ -73,6 +73,9 @@ fn terse_plans_check_and_fmt_converts_both_ways() {
         text.contains("input model = \"examples/models/gpt2-tiny\""),
         "{text}"
     );
+    // The plan's comments come along, as `brainsurgery fmt` keeps them.
+    let header = "# The bundled example: the tiny GPT-2 of examples/models,";
+    assert!(text.starts_with(header), "{text}");
     let checked = workspace
         .post("/api/check", &json!({"plan": text, "syntax": "terse"}))
         .json();
@@ -81,6 +84,10 @@ fn terse_plans_check_and_fmt_converts_both_ways() {
         .post("/api/fmt", &json!({"plan": text, "syntax": "terse"}))
         .json();
     assert_eq!(back["syntax"], "yaml");
+    assert_eq!(
+        back["text"].as_str().map(|t| t.starts_with(header)),
+        Some(true)
+    );
     let again = workspace
         .post(
             "/api/fmt",

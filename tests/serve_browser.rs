@@ -317,8 +317,9 @@ async fn switching_syntax_converts_the_plan_to_terse_and_back() {
     select.select_by_value("terse").await.expect("choose terse");
     browser
         .wait_until(
-            "document.getElementById('editor').value.startsWith('input model = ')",
-            "the terse form in the editor",
+            "document.getElementById('editor').value.startsWith('# The bundled example') \
+             && document.getElementById('editor').value.includes('\\ninput model = ')",
+            "the terse form, with the plan's comments, in the editor",
         )
         .await;
     browser
@@ -336,7 +337,7 @@ async fn switching_syntax_converts_the_plan_to_terse_and_back() {
     select.select_by_value("yaml").await.expect("choose yaml");
     browser
         .wait_until(
-            "document.getElementById('editor').value.startsWith('inputs:')",
+            "document.getElementById('editor').value.includes('\\ninputs:')",
             "the YAML form in the editor",
         )
         .await;

@@ -34,6 +34,9 @@ fn yaml_goes_to_terse_and_back_to_the_same_plan() {
     );
     let terse = text(&to_terse.stdout);
     assert!(terse.contains("move ^h(.*) -> i\\1\n"), "{terse}");
+    // The file's header comment comes along, at the top.
+    let header = "# BrainSurgery's GPT-2 example (reference §7.1): a round trip whose net effect is the identity.\n";
+    assert!(terse.starts_with(header), "{terse}");
     assert_eq!(
         parse_terse_text(&terse).expect("terse output parses"),
         original
@@ -44,7 +47,7 @@ fn yaml_goes_to_terse_and_back_to_the_same_plan() {
     let to_yaml = brainsurgery(&["fmt", terse_path.to_str().unwrap()]);
     assert_eq!(to_yaml.status.code(), Some(0), "{}", text(&to_yaml.stderr));
     let yaml = text(&to_yaml.stdout);
-    assert!(yaml.starts_with("inputs:\n"), "{yaml}");
+    assert!(yaml.starts_with(&format!("{header}inputs:\n")), "{yaml}");
     assert_eq!(
         parse_yaml_text(&yaml).expect("YAML output parses"),
         original

@@ -2,17 +2,22 @@
 //!
 //! Receives plan files (YAML files are merged in order and take `key=value` overrides; a terse
 //! `.bs` file stands alone) and the syntax to print; loads them through
-//! [`crate::plan::yaml::load_plan`] and writes the plan to stdout with
-//! [`crate::plan::terse::print_terse`] or [`crate::plan::yaml::print_yaml`]. Without `--to` the
-//! output is the other syntax of the input. Diagnostics go to stderr, with exit code 1.
+//! [`crate::plan::yaml::load_plan`], collects the comments of every plan file
+//! ([`crate::plan::comments`]), and writes the plan to stdout with
+//! [`crate::plan::terse::print_terse_with`] or [`crate::plan::yaml::print_yaml_with`]. Without
+//! `--to` the output is the other syntax of the input. Diagnostics go to stderr, with exit code 1.
 //!
 //! **Guarantee**: the printed plan parses back to the same AST (both printers promise it), so
-//! `fmt --to terse` then `fmt --to yaml` ends with the plan it started from. Comments are not
-//! part of the AST and are not carried over.
+//! `fmt --to terse` then `fmt --to yaml` ends with the plan it started from. Comments are carried
+//! over: each stays with the statement it precedes or trails, the header stays at the top and the
+//! footer at the end (a comment inside a multi-line YAML transform, or on the `}` line of a block,
+//! moves before its statement; blank lines are not kept). Comments inside a `plan-yaml` string
+//! belong to that string and are not carried over.
 
 use crate::diagnostics::{render_for_stderr, Diagnostic, SourceMap};
-use crate::plan::terse::print_terse;
-use crate::plan::yaml::{load_plan, print_yaml};
+use crate::plan::comments::{collect, loaded_files};
+use crate::plan::terse::print_terse_with;
+use crate::plan::yaml::{load_plan, print_yaml_with};
 use std::io::Write as _;
 
 /// The plan syntaxes `fmt` can print.
@@ -41,7 +46,8 @@ fn is_plan_path(item: &str) -> bool {
         .any(|extension| item.ends_with(extension))
 }
 
-/// Loads the plan of `items` and prints it in `to` (or the other syntax of the input).
+/// Loads the plan of `items` and prints it, with the comments of its files, in `to` (or the
+/// other syntax of the input).
 pub fn format(
     items: &[String],
     to: Option<Syntax>,
@@ -50,7 +56,9 @@ pub fn format(
     let (paths, overrides): (Vec<&String>, Vec<&String>) =
         items.iter().partition(|item| is_plan_path(item));
     let overrides: Vec<String> = overrides.into_iter().cloned().collect();
+    let first = sources.len();
     let plan = load_plan(&paths, &overrides, sources)?;
+    let comments = collect(&plan, sources, &loaded_files(sources, first, &paths));
     let input_is_terse = paths.iter().any(|path| path.ends_with(".bs"));
     let to = to.unwrap_or(if input_is_terse {
         Syntax::Yaml
@@ -58,8 +66,8 @@ pub fn format(
         Syntax::Terse
     });
     Ok(match to {
-        Syntax::Terse => print_terse(&plan),
-        Syntax::Yaml => print_yaml(&plan),
+        Syntax::Terse => print_terse_with(&plan, &comments),
+        Syntax::Yaml => print_yaml_with(&plan, &comments),
     })
 }
 

@@ -23,6 +23,7 @@ use super::{Cli, EXIT_IO, EXIT_OK, EXIT_PLAN, EXIT_USAGE};
 use crate::compile::{read_inputs, CompileSession};
 use crate::diagnostics::{render_all_plain, Diagnostic, SourceMap, Span};
 use crate::plan::ast::{Input, Plan, Spanned};
+use crate::plan::comments::{loaded_files, CommentSource, SourceRole};
 use crate::repl::diagnostics::bad_input_argument;
 use crate::repl::terminal::{history_path, Editor, Piped};
 use crate::repl::{Driver, ReplSession};
@@ -70,11 +71,21 @@ pub fn run(args: &ReplArgs) -> i32 {
     let headers = CheckpointHeaders::new();
     let sources = RefCell::new(SourceMap::new());
     let render = |diagnostics: &[Diagnostic]| render_all_plain(diagnostics, &sources.borrow());
+    let mut comment_files = Vec::new();
     let plan = if args.items.is_empty() {
         Plan::default()
     } else {
         let (paths, overrides) = split_items(&args.items);
         let loaded = crate::plan::yaml::load_plan(&paths, &overrides, &mut sources.borrow_mut());
+        // Steps of the files that the session rejects are left out, so the session's steps are
+        // not the files' by position: each file's comments go by their statements' spans only.
+        comment_files = loaded_files(&sources.borrow(), 0, &paths)
+            .into_iter()
+            .map(|file| CommentSource {
+                role: SourceRole::File,
+                ..file
+            })
+            .collect();
         match loaded {
             Ok(plan) => plan,
             Err(diagnostics) => {
@@ -115,6 +126,7 @@ pub fn run(args: &ReplArgs) -> i32 {
     let mut driver = Driver::new(session, &headers, &sources);
     driver.runner = Some(&run_typed_plan);
     driver.header_names = header_names;
+    driver.plan_files = comment_files;
     driver.stop_on_error = !interactive;
     driver.source_name = if interactive { "<repl>" } else { "<stdin>" }.to_string();
     let step_count = plan.steps.len();

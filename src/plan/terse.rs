@@ -4,7 +4,9 @@
 //!
 //! Receives a source of a [`SourceMap`]; [`parse_terse`] returns the [`Plan`] or every diagnostic
 //! of the file (each line is parsed on its own, so one bad line hides nothing else), each pointing
-//! at file:line:column. [`print_terse`] prints any plan in canonical terse form.
+//! at file:line:column. [`print_terse`] prints any plan in canonical terse form, and
+//! [`print_terse_with`] prints it with the comments [`crate::plan::comments`] collected (which
+//! finds a terse source's comments with [`comments::comments`]).
 //!
 //! **Guarantees.** Never panics, whatever the input. Syntax errors name what was expected in the
 //! user's words, never a grammar rule. One statement is one step, so printing a plan and parsing
@@ -16,11 +18,12 @@
 //! Submodules, in pipeline order: [`grammar`] (the generated parser and the user-facing name of
 //! every rule), [`syntax_error`], `plan` (lines, blocks, declarations), `statements`, `session`,
 //! `expression` (Pratt parser, lowering of `=` and `<-`), `calls`, `creation`, `assertion`, `tensor_ref`,
-//! `values`, [`diagnostics`] (E03xx), and [`printer`]. The semantic rules of op arguments are
+//! `values`, [`diagnostics`] (E03xx), [`printer`], and [`comments`]. The semantic rules of op arguments are
 //! the YAML front end's too, in [`crate::plan::rules`].
 
 mod assertion;
 mod calls;
+pub mod comments;
 mod creation;
 pub mod diagnostics;
 mod expression;
@@ -34,7 +37,7 @@ pub mod syntax_error;
 mod tensor_ref;
 mod values;
 
-pub use self::printer::print_terse;
+pub use self::printer::{print_terse, print_terse_with};
 
 use crate::diagnostics::{Diagnostic, SourceId, SourceMap};
 use crate::plan::ast::Plan;

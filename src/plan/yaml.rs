@@ -7,7 +7,9 @@
 //! its byte span; [`merge`] deep-merges several files in order and applies overrides;
 //! [`lower`] turns the tree into the AST, op by op ([`tensor_ops`], [`creation_ops`],
 //! [`session_ops`], [`assertions`]), reading payloads through [`fields`] (unknown and missing keys)
-//! and [`scalars`] (typed values); [`print`] writes a plan back as canonical YAML.
+//! and [`scalars`] (typed values); [`print`] writes a plan back as canonical YAML, with or
+//! without the comments that [`crate::plan::comments`] collects ([`node::comments`] finds those
+//! of a YAML text).
 //!
 //! **Guarantees.** Never panics on any input; a plan is returned only when it has no errors;
 //! printing a plan and parsing the text gives an equal plan.
@@ -24,7 +26,7 @@ pub mod scalars;
 pub mod session_ops;
 pub mod tensor_ops;
 
-pub use self::print::print_yaml;
+pub use self::print::{print_yaml, print_yaml_with};
 // Shared with the terse front end, which reads sizes, numbers and booleans the same way.
 pub use self::scalars::{parse_bool, parse_float, parse_int, parse_size, SizeError};
 

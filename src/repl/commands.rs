@@ -9,16 +9,20 @@ use std::cell::RefCell;
 use std::path::Path;
 
 use crate::cli::check::CheckpointHeaders;
+use crate::cli::fmt::Syntax;
 use crate::diagnostics::{nearest, Diagnostic, SourceId, SourceMap, Span};
 use crate::graph::ops::NodeKind;
 use crate::graph::DotOptions;
 use crate::inspect::stats::{summarize, TensorStats};
 use crate::inspect::text::general;
 use crate::io::write_file_atomically;
-use crate::plan::terse::print_terse;
-use crate::plan::yaml::print_yaml;
+use crate::plan::ast::Plan;
+use crate::plan::comments::{collect, CommentSource, CommentSyntax, PlanComments, SourceRole};
+use crate::plan::terse::{print_terse, print_terse_with};
+use crate::plan::yaml::print_yaml_with;
 
 use super::diagnostics;
+use super::entry::{syntax_of, EntrySyntax};
 use super::evaluate;
 use super::help;
 use super::report;
@@ -113,6 +117,8 @@ pub struct CommandContext<'s, 'a> {
     pub headers: &'s CheckpointHeaders,
     pub sources: &'s RefCell<SourceMap>,
     pub runner: Option<Runner<'s>>,
+    /// The plan files the session started from (their comments are kept by `:plan` and `:save`).
+    pub plan_files: &'s [CommentSource],
 }
 
 /// Carries out one command line.
@@ -143,13 +149,13 @@ pub fn execute(
             Ok(Reply::text(format!("wrote {}\n", file.text)))
         }
         ("undo", []) => undo(context.session, line.name.span),
-        ("plan", []) => Ok(Reply::text(print_yaml(&context.session.plan()))),
+        ("plan", []) => Ok(Reply::text(print_plan(context, Syntax::Yaml))),
         ("plan", [syntax]) => match syntax.text.as_str() {
-            "yaml" => Ok(Reply::text(print_yaml(&context.session.plan()))),
-            "terse" => Ok(Reply::text(print_terse(&context.session.plan()))),
+            "yaml" => Ok(Reply::text(print_plan(context, Syntax::Yaml))),
+            "terse" => Ok(Reply::text(print_plan(context, Syntax::Terse))),
             _ => Err(usage(":plan [yaml|terse]")),
         },
-        ("save", [file]) => save(context.session, file),
+        ("save", [file]) => save(context, file),
         ("run", arguments) => run(context, arguments, line.name.span),
         ("quit" | "q" | "exit", _) => Err(usage(":quit")),
         ("help" | "h", _) => Err(usage(":help [OP]")),
@@ -327,15 +333,56 @@ fn undo(session: &mut ReplSession<'_>, span: Span) -> Result<Reply, Vec<Diagnost
     }
 }
 
-fn save(session: &ReplSession<'_>, file: &Word) -> Result<Reply, Vec<Diagnostic>> {
-    let plan = session.plan();
-    let text = if file.text.ends_with(".bs") {
-        print_terse(&plan)
+/// The plan typed so far in terse or YAML, with the comments of the plan files and of the
+/// entries that wrote its steps.
+fn print_plan(context: &CommandContext<'_, '_>, syntax: Syntax) -> String {
+    let plan = context.session.plan();
+    let comments = session_comments(context, &plan);
+    match syntax {
+        Syntax::Terse => print_terse_with(&plan, &comments),
+        Syntax::Yaml => print_yaml_with(&plan, &comments),
+    }
+}
+
+/// The comments of the plan files, then of every entry that holds a step or the output of
+/// `plan` (in the order the plan holds them). An entry's syntax is decided as when it was read.
+fn session_comments(context: &CommandContext<'_, '_>, plan: &Plan) -> PlanComments {
+    let sources = context.sources.borrow();
+    let mut from: Vec<CommentSource> = context.plan_files.to_vec();
+    let spans = plan
+        .steps
+        .iter()
+        .map(|step| step.span)
+        .chain(plan.output.iter().map(|output| output.span));
+    for span in spans {
+        if from.iter().any(|source| source.id == span.source) {
+            continue;
+        }
+        let Some(source) = sources.get(span.source) else {
+            continue;
+        };
+        let syntax = match syntax_of(&source.text) {
+            EntrySyntax::Terse => CommentSyntax::Terse,
+            EntrySyntax::YamlOrOly => CommentSyntax::Yaml,
+        };
+        from.push(CommentSource {
+            id: span.source,
+            syntax,
+            role: SourceRole::Entry,
+        });
+    }
+    collect(plan, &sources, &from)
+}
+
+fn save(context: &CommandContext<'_, '_>, file: &Word) -> Result<Reply, Vec<Diagnostic>> {
+    let syntax = if file.text.ends_with(".bs") {
+        Syntax::Terse
     } else {
-        print_yaml(&plan)
+        Syntax::Yaml
     };
+    let text = print_plan(context, syntax);
     write_file(file, &text)?;
-    let count = plan.steps.len();
+    let count = context.session.steps().len();
     Ok(Reply::text(format!(
         "saved {count} step{} to {}\n",
         if count == 1 { "" } else { "s" },

@@ -19,6 +19,7 @@ use crate::cli::check::CheckpointHeaders;
 use crate::cli::{EXIT_OK, EXIT_PLAN};
 use crate::diagnostics::{render_all_plain, Diagnostic, SourceMap};
 use crate::plan::ast::{HelpTopic, Spanned, Step};
+use crate::plan::comments::CommentSource;
 
 use super::block::needs_more;
 use super::commands::{execute, split_command, CommandContext, Runner};
@@ -69,6 +70,8 @@ pub struct Driver<'s, 'a> {
     pub stop_on_error: bool,
     /// Tensor names of the inputs' headers, offered by completion even after they are deleted.
     pub header_names: BTreeMap<String, BTreeSet<String>>,
+    /// The plan files the session started from, whose comments `:plan` and `:save` keep.
+    pub plan_files: Vec<CommentSource>,
     lines_read: usize,
 }
 
@@ -86,6 +89,7 @@ impl<'s, 'a> Driver<'s, 'a> {
             source_name: "<repl>".to_string(),
             stop_on_error: false,
             header_names: BTreeMap::new(),
+            plan_files: Vec::new(),
             lines_read: 0,
         }
     }
@@ -155,6 +159,7 @@ impl<'s, 'a> Driver<'s, 'a> {
                 headers: self.headers,
                 sources: self.sources,
                 runner: self.runner,
+                plan_files: &self.plan_files,
             };
             return match execute(&line, &mut context) {
                 Ok(reply) => EntryResult {

@@ -20,6 +20,7 @@ use crate::diagnostics::{Diagnostic, SourceMap, Span};
 use crate::graph::{OutputId, PlanGraph};
 use crate::io::{Checkpoint, CheckpointFormat};
 use crate::plan::ast::Plan;
+use crate::plan::comments::{collect, loaded_files, PlanComments};
 use crate::tensor::TensorType;
 
 /// The two plan syntaxes of the editor.
@@ -176,6 +177,13 @@ pub fn parse_document(text: &str, syntax: Syntax) -> (SourceMap, Result<Plan, Ve
         Syntax::Terse => crate::plan::terse::parse_terse(&mut sources, id),
     };
     (sources, parsed)
+}
+
+/// The comments of the editor's text, attached to `plan` (what [`parse_document`] read from it),
+/// so that converting the plan to the other syntax keeps them.
+pub fn document_comments(plan: &Plan, sources: &SourceMap, syntax: Syntax) -> PlanComments {
+    let document = loaded_files(sources, 0, &[syntax.source_name()]);
+    collect(plan, sources, &document)
 }
 
 /// Parses and compiles the editor's text. `output` replaces the plan's output path (keeping its

@@ -68,7 +68,7 @@ pub fn parse_plan_in_scope(
 }
 
 /// Each line with its byte offset, without its line break.
-fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+pub(super) fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
     let mut offset = 0;
     text.split_inclusive('\n').map(move |line| {
         let start = offset;

@@ -1,11 +1,15 @@
 //! Printing a plan in canonical terse form (used by `fmt --to terse`).
 //!
-//! Receives a [`Plan`]; returns its text: the inputs, the output, a blank line, then one line per
-//! step (an `execute` block spans its lines, indented two spaces). Optional arguments the plan
-//! does not hold are not printed, so what the user left out stays out.
+//! Receives a [`Plan`] (and, for [`print_terse_with`], the [`PlanComments`] of its source);
+//! returns its text: the header comments, the inputs, the output, a blank line, then one line per
+//! step (an `execute` block spans its lines, indented two spaces), then the footer comments. Each
+//! statement's comment lines come before it at its indentation, its trailing comment after it on
+//! its line (after `execute {` for a block). Optional arguments the plan does not hold are not
+//! printed, so what the user left out stays out.
 //!
 //! **Guarantee** (a property test over random plans checks it): parsing the printed text gives a
-//! plan equal to the printed one. One step is one line, so no temporaries are ever needed; the
+//! plan equal to the printed one, with or without comments, and collecting the comments of the
+//! text gives the comments printed. One step is one line, so no temporaries are ever needed; the
 //! lexical choices that make values read back unchanged live in [`lexical`].
 
 pub mod lexical;
@@ -16,42 +20,138 @@ use self::session::{
     assertion, diff_line, dump_line, help_line, load_line, prefixes_line, save_line, set_line,
 };
 use crate::plan::ast::*;
+use crate::plan::comments::{Element, PlanComments};
 use std::fmt::Write as _;
 
 /// Prints `plan` as canonical terse text.
 pub fn print_terse(plan: &Plan) -> String {
-    let mut out = String::new();
-    print_plan(&mut out, plan, 0);
-    out
+    print_terse_with(plan, &PlanComments::new())
 }
 
-fn indent(out: &mut String, depth: usize) {
-    for _ in 0..depth {
-        out.push_str("  ");
+/// Prints `plan` as canonical terse text with `comments` in their places.
+pub fn print_terse_with(plan: &Plan, comments: &PlanComments) -> String {
+    let mut printer = Printer {
+        out: String::new(),
+        comments,
+        path: Vec::new(),
+        started: false,
+    };
+    for text in comments.header() {
+        let _ = writeln!(printer.out, "#{text}");
     }
+    printer.print_plan(plan, 0);
+    for text in comments.footer() {
+        printer.comment(text, 0);
+    }
+    printer.out
 }
 
-fn print_plan(out: &mut String, plan: &Plan, depth: usize) {
-    for input in &plan.inputs {
-        indent(out, depth);
-        out.push_str("input ");
-        if let Some(name) = &input.alias {
-            out.push_str(&alias(&name.node));
-            out.push_str(" = ");
+/// The text being printed and where the printer is in the plan.
+struct Printer<'c> {
+    out: String,
+    comments: &'c PlanComments,
+    /// The statement being printed.
+    path: Vec<Element>,
+    /// Whether a statement has been printed: until then a comment line would read back as part
+    /// of the header, so a blank line goes first (the header ends at the last blank line).
+    started: bool,
+}
+
+impl Printer<'_> {
+    fn indent(&mut self, depth: usize) {
+        for _ in 0..depth {
+            self.out.push_str("  ");
         }
-        out.push_str(&string(&input.path.node));
-        out.push('\n');
     }
-    if let Some(output) = &plan.output {
-        indent(out, depth);
-        print_output(out, output);
-        out.push('\n');
+
+    fn comment(&mut self, text: &str, depth: usize) {
+        if !self.started {
+            self.out.push('\n');
+            self.started = true;
+        }
+        self.indent(depth);
+        let _ = writeln!(self.out, "#{text}");
     }
-    let declarations = !plan.inputs.is_empty() || plan.output.is_some();
-    if declarations && !plan.steps.is_empty() {
-        out.push('\n');
+
+    /// Opens the statement `element` of the current level: its comment lines, its indentation.
+    fn open(&mut self, element: Element, depth: usize) {
+        self.path.push(element);
+        let comments = self.comments;
+        for text in comments.before(&self.path) {
+            self.comment(text, depth);
+        }
+        self.indent(depth);
+        self.started = true;
     }
-    print_steps(out, &plan.steps, depth);
+
+    /// Ends the statement's line (with its trailing comment), leaving the statement's path when
+    /// `leave` (a block leaves after its `}`).
+    fn end_line(&mut self, leave: bool) {
+        if let Some(text) = self.comments.trailing(&self.path) {
+            let _ = write!(self.out, "  #{text}");
+        }
+        self.out.push('\n');
+        if leave {
+            self.path.pop();
+        }
+    }
+
+    fn statement(&mut self, element: Element, depth: usize, text: &str) {
+        self.open(element, depth);
+        self.out.push_str(text);
+        self.end_line(true);
+    }
+
+    fn print_plan(&mut self, plan: &Plan, depth: usize) {
+        for (index, input) in plan.inputs.iter().enumerate() {
+            let mut text = String::from("input ");
+            if let Some(name) = &input.alias {
+                text.push_str(&alias(&name.node));
+                text.push_str(" = ");
+            }
+            text.push_str(&string(&input.path.node));
+            self.statement(Element::Input(index), depth, &text);
+        }
+        if let Some(output) = &plan.output {
+            let mut text = String::new();
+            print_output(&mut text, output);
+            self.statement(Element::Output, depth, &text);
+        }
+        let declarations = !plan.inputs.is_empty() || plan.output.is_some();
+        if declarations && !plan.steps.is_empty() {
+            self.out.push('\n');
+        }
+        self.print_steps(&plan.steps, depth);
+    }
+
+    fn print_steps(&mut self, steps: &[Spanned<Step>], depth: usize) {
+        for (index, step) in steps.iter().enumerate() {
+            let element = Element::Step(index);
+            match &step.op {
+                Op::Execute(Execute::Steps(nested)) => {
+                    self.open(element, depth);
+                    self.out.push_str("execute {");
+                    self.end_line(false);
+                    self.print_steps(nested, depth + 1);
+                    self.close_block(depth);
+                }
+                Op::Execute(Execute::Plan(nested)) => {
+                    self.open(element, depth);
+                    self.out.push_str("execute plan {");
+                    self.end_line(false);
+                    self.print_plan(nested, depth + 1);
+                    self.close_block(depth);
+                }
+                op => self.statement(element, depth, &step_line(op)),
+            }
+        }
+    }
+
+    fn close_block(&mut self, depth: usize) {
+        self.indent(depth);
+        self.out.push_str("}\n");
+        self.path.pop();
+    }
 }
 
 fn print_output(out: &mut String, output: &Output) {
@@ -83,16 +183,10 @@ fn size(size: &ShardSize) -> String {
     }
 }
 
-fn print_steps(out: &mut String, steps: &[Spanned<Step>], depth: usize) {
-    for step in steps {
-        indent(out, depth);
-        print_op(out, &step.op, depth);
-        out.push('\n');
-    }
-}
-
-fn print_op(out: &mut String, op: &Op, depth: usize) {
-    let line = match op {
+/// The line of a step that is not a block (`execute {` and `execute plan {` are printed by
+/// [`Printer::print_steps`]).
+fn step_line(op: &Op) -> String {
+    match op {
         Op::Help(help) => help_line(help),
         Op::Dump(dump) => dump_line(dump),
         Op::Diff(diff) => diff_line(diff),
@@ -193,32 +287,10 @@ fn print_op(out: &mut String, op: &Op, depth: usize) {
         Op::Prefixes(p) => prefixes_line(p),
         Op::Set(set) => set_line(set),
         Op::Exit => "exit".to_string(),
-        Op::Execute(execute) => {
-            print_execute(out, execute, depth);
-            return;
-        }
-    };
-    out.push_str(&line);
-}
-
-fn print_execute(out: &mut String, execute: &Execute, depth: usize) {
-    match execute {
-        Execute::Path(path) => {
-            out.push_str("execute ");
-            out.push_str(&string(&path.node));
-        }
-        Execute::Steps(steps) => {
-            out.push_str("execute {\n");
-            print_steps(out, steps, depth + 1);
-            indent(out, depth);
-            out.push('}');
-        }
-        Execute::Plan(plan) => {
-            out.push_str("execute plan {\n");
-            print_plan(out, plan, depth + 1);
-            indent(out, depth);
-            out.push('}');
-        }
+        Op::Execute(Execute::Path(path)) => format!("execute {}", string(&path.node)),
+        // A block's first line; `Printer::print_steps` prints blocks itself, line by line.
+        Op::Execute(Execute::Steps(_)) => "execute {".to_string(),
+        Op::Execute(Execute::Plan(_)) => "execute plan {".to_string(),
     }
 }
 

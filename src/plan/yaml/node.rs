@@ -14,10 +14,12 @@
 //! **Guarantees.** Duplicate keys are errors (as in OmegaConf); anchors and aliases are resolved
 //! (an alias node is a copy of its anchor's node, spans included) with a bound on the expanded
 //! size, so "billion laughs" documents are refused instead of exhausting memory; `<<` merge keys
-//! are applied; a stream with several documents is refused; comments are dropped. Never panics:
+//! are applied; a stream with several documents is refused; comments are not part of the tree
+//! ([`comments`] lists them for `fmt`). Never panics:
 //! nesting depth is bounded by the parser (255 levels).
 
 use crate::diagnostics::{Diagnostic, SourceId, Span};
+use crate::plan::comments::SourceComment;
 use crate::plan::diagnostics;
 use crate::plan::reference::TextSpan;
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, Span as EventSpan};
@@ -147,6 +149,26 @@ pub fn parse_document(
     Ok(builder
         .root
         .unwrap_or_else(|| Node::null(Span::new(source, offset, offset))))
+}
+
+/// The comments of one YAML text, in source order: where each `#` is and the text after it. The
+/// parser decides what a comment is, so a `#` inside a quoted or block scalar is none. A text that
+/// does not parse gives the comments found before the error.
+pub fn comments(text: &str) -> Vec<SourceComment> {
+    let mut found = Vec::new();
+    for event in Parser::new_from_str(text) {
+        let Ok((event, span)) = event else { break };
+        if let Event::Comment(comment, _) = event {
+            let offset = span.start.byte_offset().unwrap_or(0).min(text.len());
+            found.push(SourceComment {
+                offset,
+                text: comment.to_string(),
+            });
+        }
+    }
+    // The parser reports a block scalar's header comment after the scalar.
+    found.sort_by_key(|comment| comment.offset);
+    found
 }
 
 enum Frame {

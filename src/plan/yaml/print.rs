@@ -1,16 +1,20 @@
 //! Printing a plan as canonical BrainSurgery YAML (used by `fmt --to yaml`).
 //!
-//! Receives a [`Plan`]; returns YAML text in the reference's layout: block lists for `inputs` and
-//! `transforms`, one flow mapping per step (`- copy: {from: a, to: b}`), a bare op name for a step
-//! without arguments, `output` as a path or a block mapping. Keys come in the reference's order
-//! and only keys the plan holds are printed, so optional keys the user left out stay out.
+//! Receives a [`Plan`] (and, for [`print_yaml_with`], the [`PlanComments`] of its source);
+//! returns YAML text in the reference's layout: block lists for `inputs` and `transforms`, one
+//! flow mapping per step (`- copy: {from: a, to: b}`), a bare op name for a step without
+//! arguments, `output` as a path or a block mapping, and the comments in their places. Keys come
+//! in the reference's order and only keys the plan holds are printed, so optional keys the user
+//! left out stay out.
 //!
-//! **Guarantee** (tested for every plan of the test suite): parsing the printed text gives a plan
-//! equal to the printed one. Strings are quoted whenever YAML (or OmegaConf's YAML 1.1) could read
+//! **Guarantee** (tested for every plan of the test suite, and with comments for random plans):
+//! parsing the printed text gives a plan equal to the printed one, and collecting the comments of
+//! the text gives the comments printed. Strings are quoted whenever YAML (or OmegaConf's YAML 1.1) could read
 //! them as something else: numbers, booleans, nulls, indicators, flow punctuation, `:` and `#`.
 
 use super::scalars::{parse_bool, parse_float, parse_int};
 use crate::plan::ast::*;
+use crate::plan::comments::{Element, PlanComments};
 use crate::plan::reference::{slice_text, token_text};
 use std::fmt::Write as _;
 
@@ -60,42 +64,163 @@ impl Flow {
 
 /// Prints `plan` as canonical YAML.
 pub fn print_yaml(plan: &Plan) -> String {
-    let mut out = String::new();
+    print_yaml_with(plan, &PlanComments::new())
+}
+
+/// Prints `plan` as canonical YAML with `comments` in their places: the header first, each
+/// statement's comment lines before its line at its indentation, its trailing comment at the end
+/// of its first line, the footer last. An `execute` step whose nested statements have comments
+/// is printed as a block mapping (nested steps one per line) so that they have lines to go on;
+/// without comments the text is exactly [`print_yaml`]'s.
+pub fn print_yaml_with(plan: &Plan, comments: &PlanComments) -> String {
+    let mut printer = Printer {
+        out: String::new(),
+        comments,
+        path: Vec::new(),
+    };
+    for text in comments.header() {
+        let _ = writeln!(printer.out, "#{text}");
+    }
     if !plan.inputs.is_empty() {
-        out.push_str("inputs:\n");
-        for input in &plan.inputs {
-            let _ = writeln!(out, "  - {}", quote(&input_text(input)));
-        }
+        printer.out.push_str("inputs:\n");
+        printer.inputs(&plan.inputs, 2);
     }
     if !plan.steps.is_empty() {
-        out.push_str("transforms:\n");
-        for step in &plan.steps {
-            // A top-level step is a one-key block mapping (`- copy: {…}`), as the reference
-            // writes plans; nested steps stay in flow style.
-            match step_flow(&step.op) {
-                Flow::Mapping(entries) => {
-                    for (key, value) in entries {
-                        let _ = writeln!(out, "  - {key}: {}", value.rendered());
-                    }
-                }
-                bare => {
-                    let _ = writeln!(out, "  - {}", bare.rendered());
-                }
-            }
-        }
+        printer.out.push_str("transforms:\n");
+        printer.steps(&plan.steps, 2);
     }
     if let Some(output) = &plan.output {
+        printer.enter(Element::Output, 0);
         let entries = output_entries(output);
         if entries.len() == 1 {
-            let _ = writeln!(out, "output: {}", quote(&output.path));
+            let _ = write!(printer.out, "output: {}", quote(&output.path));
+            printer.end_line();
         } else {
-            out.push_str("output:\n");
-            for (key, value) in entries {
-                let _ = writeln!(out, "  {key}: {}", value.rendered());
+            printer.out.push_str("output:\n");
+            for (index, (key, value)) in entries.into_iter().enumerate() {
+                let _ = write!(printer.out, "  {key}: {}", value.rendered());
+                if index == 0 {
+                    printer.end_line();
+                } else {
+                    printer.out.push('\n');
+                }
             }
         }
+        printer.path.pop();
     }
-    out
+    for text in comments.footer() {
+        let _ = writeln!(printer.out, "#{text}");
+    }
+    printer.out
+}
+
+/// The text being printed and the statement being printed.
+struct Printer<'c> {
+    out: String,
+    comments: &'c PlanComments,
+    path: Vec<Element>,
+}
+
+impl Printer<'_> {
+    fn indent(&mut self, width: usize) {
+        self.out.extend(std::iter::repeat_n(' ', width));
+    }
+
+    /// Enters the statement `element`: prints its comment lines and the indentation of its line.
+    fn enter(&mut self, element: Element, width: usize) {
+        self.path.push(element);
+        let comments = self.comments;
+        for text in comments.before(&self.path) {
+            self.indent(width);
+            let _ = writeln!(self.out, "#{text}");
+        }
+        self.indent(width);
+    }
+
+    /// Ends the current statement's first line, with its trailing comment.
+    fn end_line(&mut self) {
+        if let Some(text) = self.comments.trailing(&self.path) {
+            let _ = write!(self.out, "  #{text}");
+        }
+        self.out.push('\n');
+    }
+
+    /// Block list items `- alias::path` at `width`.
+    fn inputs(&mut self, inputs: &[Spanned<Input>], width: usize) {
+        for (index, input) in inputs.iter().enumerate() {
+            self.enter(Element::Input(index), width);
+            let _ = write!(self.out, "- {}", quote(&input_text(input)));
+            self.end_line();
+            self.path.pop();
+        }
+    }
+
+    /// Block list items, one step each, at `width`: a one-key mapping in flow style
+    /// (`- copy: {…}`), as the reference writes plans, or an `execute` block (see
+    /// [`print_yaml_with`]).
+    fn steps(&mut self, steps: &[Spanned<Step>], width: usize) {
+        for (index, step) in steps.iter().enumerate() {
+            self.enter(Element::Step(index), width);
+            let nested_comments = self.comments.has_within(&self.path);
+            match &step.op {
+                Op::Execute(Execute::Steps(nested)) if nested_comments && !nested.is_empty() => {
+                    self.out.push_str("- execute:");
+                    self.end_line();
+                    self.indent(width + 4);
+                    self.out.push_str("transforms:\n");
+                    self.steps(nested, width + 6);
+                }
+                Op::Execute(Execute::Plan(nested)) if nested_comments && !is_empty(nested) => {
+                    self.out.push_str("- execute:");
+                    self.end_line();
+                    self.indent(width + 4);
+                    self.out.push_str("plan:\n");
+                    self.nested_plan(nested, width + 6);
+                }
+                op => match step_flow(op) {
+                    Flow::Mapping(entries) => {
+                        for (key, value) in entries {
+                            let _ = write!(self.out, "- {key}: {}", value.rendered());
+                            self.end_line();
+                        }
+                    }
+                    bare => {
+                        let _ = write!(self.out, "- {}", bare.rendered());
+                        self.end_line();
+                    }
+                },
+            }
+            self.path.pop();
+        }
+    }
+
+    /// A nested plan as a block mapping at `width`, with the keys [`plan_flow`] writes.
+    fn nested_plan(&mut self, plan: &Plan, width: usize) {
+        if !plan.inputs.is_empty() {
+            self.indent(width);
+            self.out.push_str("inputs:\n");
+            self.inputs(&plan.inputs, width + 2);
+        }
+        if !plan.steps.is_empty() {
+            self.indent(width);
+            self.out.push_str("transforms:\n");
+            self.steps(&plan.steps, width + 2);
+        }
+        if let Some(output) = &plan.output {
+            self.enter(Element::Output, width);
+            let _ = write!(
+                self.out,
+                "output: {}",
+                Flow::Mapping(output_entries(output)).rendered()
+            );
+            self.end_line();
+            self.path.pop();
+        }
+    }
+}
+
+fn is_empty(plan: &Plan) -> bool {
+    plan.inputs.is_empty() && plan.steps.is_empty() && plan.output.is_none()
 }
 
 fn input_text(input: &Input) -> String {

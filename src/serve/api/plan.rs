@@ -4,8 +4,8 @@
 //! also when the plan has errors — those are diagnostics for the editor, in the same order and
 //! with the same codes `brainsurgery check` prints. `check` adds `check`'s summary text (what the
 //! run would read, write and hold); `fmt` returns the plan printed in the other syntax by the same
-//! printers as `brainsurgery fmt`; `graph` returns the compiled graph drawn as SVG with a table of
-//! its nodes (raw, or after the optimizer when `optimized` is set).
+//! printers as `brainsurgery fmt`, keeping the text's comments; `graph` returns the compiled graph
+//! drawn as SVG with a table of its nodes (raw, or after the optimizer when `optimized` is set).
 
 use std::sync::Arc;
 
@@ -19,9 +19,9 @@ use super::{blocking, parse_json, PlanRequest};
 use crate::cli::check::summary_report;
 use crate::diagnostics::Severity;
 use crate::optimize::{optimize, Options};
-use crate::plan::terse::print_terse;
-use crate::plan::yaml::print_yaml;
-use crate::serve::document::{check_document, parse_document, Checked, Syntax};
+use crate::plan::terse::print_terse_with;
+use crate::plan::yaml::print_yaml_with;
+use crate::serve::document::{check_document, document_comments, parse_document, Checked, Syntax};
 use crate::serve::error::ApiError;
 use crate::serve::report::diagnostics_json;
 use crate::serve::svg;
@@ -97,14 +97,17 @@ pub async fn format(
     blocking(move || {
         let (sources, parsed) = parse_document(&request.plan, syntax);
         Ok(Json(match parsed {
-            Ok(plan) => json!({
-                "ok": true,
-                "syntax": if to == Syntax::Yaml { "yaml" } else { "terse" },
-                "text": match to {
-                    Syntax::Yaml => print_yaml(&plan),
-                    Syntax::Terse => print_terse(&plan),
-                },
-            }),
+            Ok(plan) => {
+                let comments = document_comments(&plan, &sources, syntax);
+                json!({
+                    "ok": true,
+                    "syntax": if to == Syntax::Yaml { "yaml" } else { "terse" },
+                    "text": match to {
+                        Syntax::Yaml => print_yaml_with(&plan, &comments),
+                        Syntax::Terse => print_terse_with(&plan, &comments),
+                    },
+                })
+            }
             Err(diagnostics) => json!({
                 "ok": false,
                 "diagnostics": diagnostics_json(&diagnostics, &sources),
