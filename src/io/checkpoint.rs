@@ -68,6 +68,8 @@ pub struct ReadStats {
 #[derive(Debug)]
 struct Shard {
     path: PathBuf,
+    /// The file actually mapped ([`opened_as`]).
+    opened_as: PathBuf,
     map: Mmap,
 }
 
@@ -80,6 +82,8 @@ pub struct Checkpoint {
     /// One map per shard, in the order of `shard_paths`.
     maps: Vec<Mmap>,
     shard_paths: Vec<PathBuf>,
+    /// The files actually mapped, in the same order ([`opened_as`]).
+    opened_files: Vec<PathBuf>,
     tensors: Vec<TensorInfo>,
     metadata: BTreeMap<String, String>,
     tensors_read: AtomicU64,
@@ -107,6 +111,7 @@ impl Checkpoint {
         let mut metadata = BTreeMap::new();
         let mut maps = Vec::with_capacity(shards.len());
         let mut shard_paths = Vec::with_capacity(shards.len());
+        let mut opened_files = Vec::with_capacity(shards.len());
         let mut examined = 0;
         let format = shards
             .first()
@@ -125,6 +130,7 @@ impl Checkpoint {
             }));
             maps.push(shard.map);
             shard_paths.push(shard.path);
+            opened_files.push(shard.opened_as);
         }
         tensors.sort_by(|a, b| a.name.cmp(&b.name));
         Checkpoint {
@@ -133,6 +139,7 @@ impl Checkpoint {
             examined,
             maps,
             shard_paths,
+            opened_files,
             tensors,
             metadata,
             tensors_read: AtomicU64::new(0),
@@ -173,6 +180,14 @@ impl Checkpoint {
     /// The shard files, in the order `TensorInfo::shard` indexes them.
     pub fn shards(&self) -> &[PathBuf] {
         &self.shard_paths
+    }
+
+    /// The files actually mapped, in the order of [`Self::shards`]: where each open led, symbolic
+    /// links resolved by the kernel at that moment, so a link changed afterwards cannot make
+    /// this name another file than the one whose bytes are read (the Web UI confines reads to its
+    /// root with it).
+    pub fn opened_files(&self) -> &[PathBuf] {
+        &self.opened_files
     }
 
     /// The `__metadata__` of all shards merged (the first shard wins on conflicting keys).
@@ -336,8 +351,18 @@ fn map_shard(path: &Path) -> Result<Shard, IoError> {
     let map = unsafe { Mmap::map(&file) }.map_err(|source| IoError::os("map", path, source))?;
     Ok(Shard {
         path: path.into(),
+        opened_as: opened_as(&file, path),
         map,
     })
+}
+
+/// The path of the file `file` is, as the kernel resolved it when it was opened
+/// (`/proc/self/fd/N`); where that is unavailable, `path` canonicalized now (or as given).
+pub fn opened_as(file: &std::fs::File, path: &Path) -> PathBuf {
+    use std::os::fd::AsRawFd as _;
+    std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
+        .or_else(|_| path.canonicalize())
+        .unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Maps one file and parses its layout, whatever its format.

@@ -23,7 +23,7 @@ pub mod torch;
 mod view;
 mod writer;
 
-pub use checkpoint::{Checkpoint, ReadStats, TensorInfo};
+pub use checkpoint::{opened_as, Checkpoint, ReadStats, TensorInfo};
 pub use error::IoError;
 pub use format::{CheckpointFormat, TORCH_INDEX_FILE_NAME, TORCH_SUFFIXES};
 pub use layout::{shard_file_name, OutputLayout, PlannedShard, PlannedTensor, SINGLE_FILE_NAME};

@@ -97,7 +97,14 @@ impl RootedHeaders {
         for (plan_path, path) in resolved {
             let checkpoint = match opened.remove(&path) {
                 Some(checkpoint) => checkpoint,
-                None => Checkpoint::open(&path).map_err(|error| error.to_diagnostic())?,
+                None => {
+                    let checkpoint =
+                        Checkpoint::open(&path).map_err(|error| error.to_diagnostic())?;
+                    self.root
+                        .confine_opened(&checkpoint, &plan_path)
+                        .map_err(|error| path_refused(&error))?;
+                    checkpoint
+                }
             };
             by_plan_path.insert(plan_path, checkpoint);
         }
@@ -115,6 +122,13 @@ impl HeaderSource for RootedHeaders {
         };
         let resolved = resolved.to_string_lossy().into_owned();
         let tensors = self.checkpoints.headers(&resolved)?;
+        // Checked again on the files actually opened, in case a link changed in between.
+        self.checkpoints
+            .with_checkpoint(&resolved, |checkpoint| {
+                self.root.confine_opened(checkpoint, path)
+            })
+            .map_err(|error| error.to_diagnostic())?
+            .map_err(|error| path_refused(&error))?;
         self.resolved
             .borrow_mut()
             .insert(path.to_string(), resolved);

@@ -8,6 +8,12 @@
 //! resolution, so `a/../../x` cannot slip through), and the resolved path must have the root as a
 //! prefix, so a link pointing outside is refused too. A path that is the root itself is refused
 //! as an output, so a run can never replace the whole workspace.
+//!
+//! A check by path and the open that follows are two steps, and a link could change between
+//! them. Reads are therefore checked again on what was opened: [`Root::open_file`] and
+//! [`Root::confine_opened`] look at where each open led (the kernel's own record of the open
+//! file, [`crate::io::opened_as`]), so the bytes the page receives come from inside the root
+//! even if a link was swapped in between. Writes are checked by path only (see `docs/serve.md`).
 
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
@@ -111,6 +117,27 @@ impl Root {
         Ok(resolved)
     }
 
+    /// Opens an existing file inside the root for reading, checked again on the opened file.
+    pub fn open_file(&self, path: &str) -> Result<std::fs::File, PathError> {
+        let resolved = self.existing(path)?;
+        let file =
+            std::fs::File::open(&resolved).map_err(|_| PathError::Missing(path.to_string()))?;
+        self.inside(crate::io::opened_as(&file, &resolved), path)?;
+        Ok(file)
+    }
+
+    /// Refuses a checkpoint any of whose files was opened outside the root.
+    pub fn confine_opened(
+        &self,
+        checkpoint: &crate::io::Checkpoint,
+        path: &str,
+    ) -> Result<(), PathError> {
+        for opened in checkpoint.opened_files() {
+            self.inside(opened.clone(), path)?;
+        }
+        Ok(())
+    }
+
     /// A path relative to the root for display (the canonical path when it is not inside).
     pub fn relative<'a>(&self, path: &'a Path) -> &'a Path {
         path.strip_prefix(&self.canonical).unwrap_or(path)
@@ -184,6 +211,48 @@ mod tests {
         ));
     }
 
+    /// The second check looks at what was opened, not at the path: a checkpoint whose file lies
+    /// outside (as after a link swapped between the path check and the open) is refused, one
+    /// inside is kept; a plan file is opened only inside.
+    #[test]
+    fn what_was_opened_is_checked_again() {
+        let (directory, root) = workspace();
+        let outside = tempfile::tempdir().expect("tempdir");
+        let write = |path: &Path| {
+            let ty = crate::tensor::TensorType::new(
+                crate::tensor::DType::F32,
+                crate::tensor::Shape::new(vec![1]),
+            );
+            let options = crate::io::WriterOptions::default();
+            crate::io::write_npy(path, "x", &ty, &1.0f32.to_le_bytes(), &options).expect("written");
+        };
+        let inside_file = directory.path().join("models/in.npy");
+        let outside_file = outside.path().join("out.npy");
+        write(&inside_file);
+        write(&outside_file);
+        let inside = crate::io::Checkpoint::open(&inside_file).expect("opens");
+        assert_eq!(root.confine_opened(&inside, "models/in.npy"), Ok(()));
+        let escaped = crate::io::Checkpoint::open(&outside_file).expect("opens");
+        assert!(matches!(
+            root.confine_opened(&escaped, "models/in.npy"),
+            Err(PathError::OutsideRoot(_))
+        ));
+        // Through a link inside the root, the opened file is still where the link led.
+        std::os::unix::fs::symlink(&outside_file, directory.path().join("link.npy"))
+            .expect("symlink");
+        let linked = crate::io::Checkpoint::open(directory.path().join("link.npy")).expect("opens");
+        assert_eq!(
+            linked.opened_files(),
+            &[outside_file.canonicalize().expect("c")]
+        );
+        assert!(root.confine_opened(&linked, "link.npy").is_err());
+        assert!(root.open_file("models/a.safetensors").is_ok());
+        assert!(matches!(
+            root.open_file("link.npy"),
+            Err(PathError::OutsideRoot(_))
+        ));
+    }
+
     #[test]
     fn symbolic_links_out_of_the_root_are_refused() {
         let (directory, root) = workspace();
@@ -196,7 +265,7 @@ mod tests {
             Err(PathError::OutsideRoot(_))
         ));
         assert!(matches!(
-            root.writable("escape/new/out.safetensors"),
+            root.writable("escape/new/out.npy"),
             Err(PathError::OutsideRoot(_))
         ));
     }

@@ -68,7 +68,7 @@ pub async fn read(
     Query(query): Query<PathQuery>,
 ) -> Result<Json<Value>, ApiError> {
     blocking(move || {
-        let path = state.root.existing(&query.path)?;
+        let mut file = state.root.open_file(&query.path)?;
         let syntax = if query.path.ends_with(".bs") {
             "terse"
         } else if PLAN_SUFFIXES.iter().any(|s| query.path.ends_with(s)) {
@@ -78,11 +78,12 @@ pub async fn read(
                 "only plan files (.yaml, .yml, .bs) can be opened",
             ));
         };
-        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         if size > PLAN_LIMIT {
             return Err(ApiError::bad_request("the plan file is larger than 1 MiB"));
         }
-        let text = std::fs::read_to_string(&path)
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut file, &mut text)
             .map_err(|error| ApiError::bad_request(format!("cannot read the file: {error}")))?;
         Ok(Json(
             json!({"path": query.path, "syntax": syntax, "text": text}),

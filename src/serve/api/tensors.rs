@@ -40,10 +40,13 @@ pub struct TensorQuery {
 
 fn open(state: &AppState, path: &str) -> Result<Checkpoint, ApiError> {
     let resolved = state.root.existing(path)?;
-    Checkpoint::open(&resolved).map_err(|error| {
+    let checkpoint = Checkpoint::open(&resolved).map_err(|error| {
         let diagnostic = error.to_diagnostic();
         ApiError::bad_request(format!("[{}] {}", diagnostic.code, diagnostic.message))
-    })
+    })?;
+    // Checked again on the files actually opened, in case a link changed in between.
+    state.root.confine_opened(&checkpoint, path)?;
+    Ok(checkpoint)
 }
 
 pub async fn inspect(
