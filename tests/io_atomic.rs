@@ -491,3 +491,37 @@ fn a_directory_moved_aside_by_a_dead_writer_is_put_back() {
     assert_eq!(snapshot(&destination), old);
     assert!(leftovers(directory.path()).is_empty());
 }
+
+/// A file written "inside" a root is refused, before a byte is written, when its directory leads
+/// outside (here a link standing where the root's directory should be, as if swapped in after
+/// the path was checked); inside, it is written and replaces the old file whole.
+#[test]
+fn files_written_inside_a_root_never_land_outside() {
+    let root = tempfile::tempdir().expect("root");
+    let outside = tempfile::tempdir().expect("outside");
+    let root_path = root.path().canonicalize().expect("canonical root");
+    std::os::unix::fs::symlink(outside.path(), root_path.join("plans")).expect("symlink");
+    let error = brainsurgery::io::write_file_atomically_inside(
+        &root_path.join("plans/plan.yaml"),
+        b"inputs: []\n",
+        Some(&root_path),
+    )
+    .expect_err("refused");
+    assert!(
+        matches!(error, IoError::DestinationConflict { .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("outside"), "{error}");
+    let left: Vec<_> = std::fs::read_dir(outside.path())
+        .expect("outside")
+        .collect();
+    assert!(left.is_empty(), "nothing is left outside: {left:?}");
+
+    let inside = root_path.join("kept/plan.yaml");
+    std::fs::create_dir(root_path.join("kept")).expect("mkdir");
+    std::fs::write(&inside, b"old").expect("old plan");
+    brainsurgery::io::write_file_atomically_inside(&inside, b"new text\n", Some(&root_path))
+        .expect("written inside");
+    assert_eq!(std::fs::read(&inside).expect("read"), b"new text\n");
+    assert!(leftovers(&root_path.join("kept")).is_empty());
+}

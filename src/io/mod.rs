@@ -28,7 +28,7 @@ pub use error::IoError;
 pub use format::{CheckpointFormat, TORCH_INDEX_FILE_NAME, TORCH_SUFFIXES};
 pub use layout::{shard_file_name, OutputLayout, PlannedShard, PlannedTensor, SINGLE_FILE_NAME};
 pub use numpy::write_npy;
-pub use publish::{check_not_input, write_file_atomically};
+pub use publish::{check_not_input, write_file_atomically, write_file_atomically_inside};
 pub(crate) use publish::{DestinationKind, Staging};
 pub use size::parse_size;
 pub use torch::{write_archive, write_torch, ArchiveFormat, ArchiveWriter};

@@ -131,10 +131,31 @@ impl Drop for Staging {
 /// renamed into place, so the destination is either the complete new file or as it was (plan
 /// files saved by the REPL and the Web UI go through here).
 pub fn write_file_atomically(destination: &Path, bytes: &[u8]) -> Result<(), IoError> {
+    write_file_atomically_inside(destination, bytes, None)
+}
+
+/// [`write_file_atomically`], refusing (before writing a byte) when the temporary file it
+/// created is not inside `root` as the kernel opened it. The temporary is renamed into place by
+/// path in the same directory, so if that directory were swapped for a link afterwards the rename
+/// would find no temporary there and fail: the bytes never land outside `root`.
+pub fn write_file_atomically_inside(
+    destination: &Path,
+    bytes: &[u8],
+    root: Option<&Path>,
+) -> Result<(), IoError> {
     use std::io::Write as _;
     let staging = Staging::create(destination, DestinationKind::File)?;
     let mut file = std::fs::File::create_new(staging.path())
         .map_err(|source| IoError::os("create", staging.path(), source))?;
+    if let Some(root) = root {
+        let opened = super::checkpoint::opened_as(&file, staging.path());
+        if !opened.starts_with(root) {
+            return Err(IoError::DestinationConflict {
+                destination: destination.to_path_buf(),
+                problem: format!("its directory led outside {}", root.display()),
+            });
+        }
+    }
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .map_err(|source| IoError::os("write", staging.path(), source))?;

@@ -13,7 +13,8 @@
 //! them. Reads are therefore checked again on what was opened: [`Root::open_file`] and
 //! [`Root::confine_opened`] look at where each open led (the kernel's own record of the open
 //! file, [`crate::io::opened_as`]), so the bytes the page receives come from inside the root
-//! even if a link was swapped in between. Writes are checked by path only (see `docs/serve.md`).
+//! even if a link was swapped in between. Saved plans are checked on their temporary file
+//! ([`crate::io::write_file_atomically_inside`]); run outputs by path only (see `docs/serve.md`).
 
 use std::fmt;
 use std::path::{Component, Path, PathBuf};

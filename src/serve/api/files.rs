@@ -23,7 +23,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 
 use super::{blocking, parse_json};
-use crate::io::write_file_atomically;
+use crate::io::write_file_atomically_inside;
 use crate::serve::document::Syntax;
 use crate::serve::error::ApiError;
 use crate::serve::AppState;
@@ -124,7 +124,8 @@ pub async fn save(
     }
     blocking(move || {
         let path = state.root.writable(&request.path)?;
-        write_file_atomically(&path, request.text.as_bytes()).map_err(|error| {
+        let root = Some(state.root.path());
+        write_file_atomically_inside(&path, request.text.as_bytes(), root).map_err(|error| {
             ApiError::bad_request(format!("cannot save `{}`: {error}", request.path))
         })?;
         Ok(Json(json!({
