@@ -82,3 +82,74 @@ fn a_budget_of_exactly_the_largest_step_runs_without_overdraft() {
     }
     assert_eq!(written["x"], matrix(0.0));
 }
+
+/// A strided PyTorch tensor is gathered into a copy when read. The compiler's memory model sees
+/// only headers (mapped pages, no copy), so the executor reserves the copy itself when it makes
+/// it: the run's peak reservation exceeds the estimate by at least the gathered bytes, and a
+/// budget that leaves no room for them shows as an overdraft instead of going unseen.
+#[test]
+fn a_gathered_strided_tensor_is_held_under_a_reservation() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let input = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/formats/torch_state_dict.pt");
+    let destination = scratch.path().join("out.safetensors");
+    let plan = scratch.path().join("plan.yaml");
+    std::fs::write(
+        &plan,
+        format!(
+            "inputs: [{}]\ntransforms:\n  - delete: {{ target: '(?!transposed\\.f32$).*' }}\noutput: {}\n",
+            input.display(),
+            destination.display()
+        ),
+    )
+    .expect("plan written");
+    let run = |budget: u64| {
+        let headers = CheckpointHeaders::new();
+        let compiled = compile_files(&[plan.display().to_string()], &headers);
+        assert!(
+            compiled.diagnostics.is_empty(),
+            "{:?}",
+            compiled.diagnostics
+        );
+        let mut graph = compiled.compilation.expect("compiles").graph;
+        optimize(&mut graph, &Options::default()).expect("optimizes");
+        let estimate = memory::estimate(&graph);
+        let checkpoints = headers.into_checkpoints();
+        let layout = &checkpoints
+            .values()
+            .next()
+            .expect("one input")
+            .tensor("transposed.f32")
+            .expect("the tensor")
+            .layout;
+        assert!(
+            matches!(layout, brainsurgery::io::DataLayout::Strided { .. }),
+            "the fixture's tensor is strided: {layout:?}"
+        );
+        let options = ExecOptions {
+            memory_budget: budget,
+            workers: 1,
+            progress: false,
+            outputs: OutputOptions {
+                input_paths: vec![input.clone()],
+                ..OutputOptions::default()
+            },
+        };
+        let report = execute(&graph, &checkpoints, &options).expect("runs");
+        (estimate, report)
+    };
+    let gathered = 24; // 3 x 2 F32
+    let (estimate, report) = run(1 << 20);
+    assert!(
+        report.peak_reserved >= estimate.peak + gathered,
+        "peak {} vs estimate {estimate:?}",
+        report.peak_reserved
+    );
+    assert_eq!(report.overdrafts, 0);
+    let written = read(&destination);
+    assert_eq!(written.len(), 1);
+    assert_eq!(written["transposed.f32"].shape, vec![3, 2]);
+    // A budget of exactly what the model predicts has no room for the copy.
+    let (_, report) = run(estimate.peak.max(1));
+    assert!(report.overdrafts >= 1, "{report:?}");
+}

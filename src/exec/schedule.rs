@@ -308,12 +308,15 @@ impl<'e, 'a> State<'e, 'a> {
                 let bytes = checkpoint
                     .read(&load.tensor)
                     .map_err(|error| Failure::Io(error.to_diagnostic()))?;
-                // A strided PyTorch tensor is gathered into a copy when read; it is not part of
-                // the memory model (loads are mapped pages), so it is held without a reservation.
                 match bytes.into_cow() {
                     std::borrow::Cow::Borrowed(mapped) => Value::mapped(ty, mapped, checkpoint),
+                    // A strided PyTorch tensor is gathered into a copy when read. The compiler's
+                    // memory model cannot know (headers give types, not strides), so the copy is
+                    // reserved here, at once (an overdraft when the budget is short): nodes that
+                    // start while it is held see the budget it takes.
                     std::borrow::Cow::Owned(gathered) => {
-                        Value::computed(ty, super::value::Buffer::new(gathered, None))
+                        let reservation = self.env.budget.force_reserve(gathered.len() as u64);
+                        Value::computed(ty, super::value::Buffer::new(gathered, Some(reservation)))
                     }
                 }
                 .map_err(kernel_failure)
