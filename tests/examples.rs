@@ -83,14 +83,20 @@ fn the_committed_models_are_what_the_generator_writes() {
     }
 }
 
-#[test]
-fn every_yaml_example_has_a_terse_twin_with_the_same_plan() {
+/// Every `examples/*.yaml`, sorted.
+fn yaml_examples() -> Vec<PathBuf> {
     let mut names: Vec<PathBuf> = std::fs::read_dir("examples")
         .expect("examples/")
         .map(|entry| entry.expect("entry").path())
         .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
         .collect();
     names.sort();
+    names
+}
+
+#[test]
+fn every_yaml_example_has_a_terse_twin_with_the_same_plan() {
+    let names = yaml_examples();
     assert!(names.len() >= 4, "examples found: {names:?}");
     for yaml in names {
         let terse = yaml.with_extension("bs");
@@ -111,12 +117,7 @@ fn every_yaml_example_has_a_terse_twin_with_the_same_plan() {
 
 #[test]
 fn every_terse_twin_is_what_fmt_prints_for_its_yaml_file() {
-    let mut names: Vec<PathBuf> = std::fs::read_dir("examples")
-        .expect("examples/")
-        .map(|entry| entry.expect("entry").path())
-        .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    names.sort();
+    let names = yaml_examples();
     for yaml in names {
         let terse = yaml.with_extension("bs");
         let mut sources = brainsurgery::diagnostics::SourceMap::new();

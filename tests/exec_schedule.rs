@@ -5,13 +5,34 @@
 
 mod run_support;
 
+use std::collections::BTreeMap;
+use std::path::Path;
+
 use brainsurgery::cli::check::{compile_files, CheckpointHeaders};
-use brainsurgery::compile::memory;
+use brainsurgery::compile::memory::{self, MemoryEstimate};
 use brainsurgery::exec::{execute, ExecOptions, OutputOptions};
+use brainsurgery::graph::PlanGraph;
+use brainsurgery::io::Checkpoint;
 use brainsurgery::optimize::{optimize, Options};
 use run_support::{read, write, Tensor};
 
 const SIDE: usize = 512;
+
+/// Compiles and optimizes a plan file as `run` does: its graph, `check`'s memory estimate, and
+/// the opened input checkpoints.
+fn compile(plan: &Path) -> (PlanGraph, MemoryEstimate, BTreeMap<String, Checkpoint>) {
+    let headers = CheckpointHeaders::new();
+    let compiled = compile_files(&[plan.display().to_string()], &headers);
+    assert!(
+        compiled.diagnostics.is_empty(),
+        "{:?}",
+        compiled.diagnostics
+    );
+    let mut graph = compiled.compilation.expect("compiles").graph;
+    optimize(&mut graph, &Options::default()).expect("optimizes");
+    let estimate = memory::estimate(&graph);
+    (graph, estimate, headers.into_checkpoints())
+}
 
 fn matrix(offset: f32) -> Tensor {
     let values: Vec<f32> = (0..SIDE * SIDE)
@@ -43,21 +64,11 @@ fn a_budget_of_exactly_the_largest_step_runs_without_overdraft() {
         ),
     )
     .expect("plan written");
-    let headers = CheckpointHeaders::new();
-    let compiled = compile_files(&[plan.display().to_string()], &headers);
-    assert!(
-        compiled.diagnostics.is_empty(),
-        "{:?}",
-        compiled.diagnostics
-    );
-    let mut graph = compiled.compilation.expect("compiles").graph;
-    optimize(&mut graph, &Options::default()).expect("optimizes");
-    let estimate = memory::estimate(&graph);
+    let (graph, estimate, checkpoints) = compile(&plan);
     assert!(
         estimate.peak > estimate.largest_step,
         "the plan must not fit its intermediates at once ({estimate:?})"
     );
-    let checkpoints = headers.into_checkpoints();
     let options = ExecOptions {
         memory_budget: estimate.largest_step,
         workers: 2,
@@ -90,8 +101,8 @@ fn a_budget_of_exactly_the_largest_step_runs_without_overdraft() {
 #[test]
 fn a_gathered_strided_tensor_is_held_under_a_reservation() {
     let scratch = tempfile::tempdir().expect("tempdir");
-    let input = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/formats/torch_state_dict.pt");
+    let input =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats/torch_state_dict.pt");
     let destination = scratch.path().join("out.safetensors");
     let plan = scratch.path().join("plan.yaml");
     std::fs::write(
@@ -104,17 +115,7 @@ fn a_gathered_strided_tensor_is_held_under_a_reservation() {
     )
     .expect("plan written");
     let run = |budget: u64| {
-        let headers = CheckpointHeaders::new();
-        let compiled = compile_files(&[plan.display().to_string()], &headers);
-        assert!(
-            compiled.diagnostics.is_empty(),
-            "{:?}",
-            compiled.diagnostics
-        );
-        let mut graph = compiled.compilation.expect("compiles").graph;
-        optimize(&mut graph, &Options::default()).expect("optimizes");
-        let estimate = memory::estimate(&graph);
-        let checkpoints = headers.into_checkpoints();
+        let (graph, estimate, checkpoints) = compile(&plan);
         let layout = &checkpoints
             .values()
             .next()

@@ -6,24 +6,11 @@
 
 mod run_support;
 
-use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
-use run_support::{assert_exit, entries_containing, read, stderr, write, Tensor};
-
-/// Every file of a directory with its bytes.
-fn snapshot(directory: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(directory)
-        .expect("destination exists")
-        .map(|entry| {
-            let entry = entry.expect("entry");
-            let bytes = std::fs::read(entry.path()).expect("readable");
-            (entry.file_name().to_string_lossy().into_owned(), bytes)
-        })
-        .collect()
-}
+use run_support::{assert_exit, entries_containing, read, snapshot, stderr, write, Tensor};
 
 /// Runs the binary with every file it writes limited to `limit` bytes (None: no limit).
 fn run_limited(plan: &Path, limit: Option<u64>) -> std::process::Output {

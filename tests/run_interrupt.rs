@@ -4,27 +4,14 @@
 
 mod run_support;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use brainsurgery::tensor::DType;
-use run_support::{assert_exit, entries_containing, run, write, Tensor};
+use run_support::{assert_exit, entries_containing, run, snapshot, write, Tensor};
 
 const TEMPORARY: &str = ".tmp-bs-";
-
-/// Every file of a directory with its bytes.
-fn snapshot(directory: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(directory)
-        .expect("destination exists")
-        .map(|entry| {
-            let entry = entry.expect("entry");
-            let bytes = std::fs::read(entry.path()).expect("readable");
-            (entry.file_name().to_string_lossy().into_owned(), bytes)
-        })
-        .collect()
-}
 
 /// An input of 192 MiB (twelve 16 MiB f32 tensors), so a debug-build run takes long enough to
 /// be interrupted while it writes.

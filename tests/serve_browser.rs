@@ -198,6 +198,17 @@ impl Browser {
         editor.send_keys(text).await.expect("type");
     }
 
+    /// Picks a syntax in the editor's *Syntax* menu (the page converts the text).
+    async fn choose_syntax(&self, syntax: &str) {
+        self.client
+            .find(Locator::Id("syntax"))
+            .await
+            .expect("the Syntax menu")
+            .select_by_value(syntax)
+            .await
+            .unwrap_or_else(|error| panic!("cannot choose {syntax}: {error}"));
+    }
+
     async fn click(&self, css: &str) {
         self.client
             .find(Locator::Css(css))
@@ -309,12 +320,7 @@ async fn switching_syntax_converts_the_plan_to_terse_and_back() {
     let _one = BROWSER.lock().await;
     let workspace = Workspace::new();
     let browser = open_workbench(&workspace).await;
-    let select = browser
-        .client
-        .find(Locator::Id("syntax"))
-        .await
-        .expect("select");
-    select.select_by_value("terse").await.expect("choose terse");
+    browser.choose_syntax("terse").await;
     browser
         .wait_until(
             "document.getElementById('editor').value.startsWith('# The bundled example') \
@@ -329,12 +335,7 @@ async fn switching_syntax_converts_the_plan_to_terse_and_back() {
         )
         .await;
     browser.screenshot("editor-terse.png").await;
-    let select = browser
-        .client
-        .find(Locator::Id("syntax"))
-        .await
-        .expect("select");
-    select.select_by_value("yaml").await.expect("choose yaml");
+    browser.choose_syntax("yaml").await;
     browser
         .wait_until(
             "document.getElementById('editor').value.includes('\\ninputs:')",
@@ -358,12 +359,7 @@ async fn the_plan_is_saved_under_the_name_given_with_the_button_and_ctrl_s() {
         .await
         .expect("type the name");
     // Switching to terse renames the file to match.
-    let select = browser
-        .client
-        .find(Locator::Id("syntax"))
-        .await
-        .expect("select");
-    select.select_by_value("terse").await.expect("choose terse");
+    browser.choose_syntax("terse").await;
     browser
         .wait_until(
             "document.getElementById('plan-path').value === 'plans/mine.bs'",

@@ -172,3 +172,15 @@ pub fn entries_containing(dir: &Path, mark: &str) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Every file of a directory with its bytes (to compare a destination before and after a run).
+pub fn snapshot(directory: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(directory)
+        .expect("destination exists")
+        .map(|entry| {
+            let entry = entry.expect("entry");
+            let bytes = std::fs::read(entry.path()).expect("readable");
+            (entry.file_name().to_string_lossy().into_owned(), bytes)
+        })
+        .collect()
+}
