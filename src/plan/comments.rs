@@ -32,10 +32,11 @@
 //! empty plan) read back as the header.
 
 mod attach;
+mod blank_lines;
 
 use crate::diagnostics::{SourceId, SourceMap};
 use crate::plan::ast::Plan;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 use std::path::Path;
 
@@ -67,12 +68,15 @@ pub struct Attached {
     pub trailing: Option<String>,
 }
 
-/// The comments of a plan. Each text is what follows `#` (so `# note` is ` note`).
+/// The comments of a plan, and the statements a blank line sets apart. Each text is what follows
+/// `#` (so `# note` is ` note`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PlanComments {
     header: Vec<String>,
     footer: Vec<String>,
     statements: BTreeMap<StatementPath, Attached>,
+    /// The statements printed after an empty line (before their comment lines).
+    blank_lines: BTreeSet<StatementPath>,
 }
 
 impl PlanComments {
@@ -81,7 +85,10 @@ impl PlanComments {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.header.is_empty() && self.footer.is_empty() && self.statements.is_empty()
+        self.header.is_empty()
+            && self.footer.is_empty()
+            && self.statements.is_empty()
+            && self.blank_lines.is_empty()
     }
 
     /// The comments at the top of the file.
@@ -108,12 +115,27 @@ impl PlanComments {
             .and_then(|attached| attached.trailing.as_deref())
     }
 
-    /// Whether a statement nested in the one at `path` (inside its `execute` block) has comments.
+    /// Whether a blank line separates the statement at `path` (with its comment lines) from what
+    /// precedes it.
+    pub fn blank_line_before(&self, path: &[Element]) -> bool {
+        self.blank_lines.contains(path)
+    }
+
+    /// Whether a statement nested in the one at `path` (inside its `execute` block) has comments
+    /// or a blank line before it.
     pub fn has_within(&self, path: &[Element]) -> bool {
-        self.statements
-            .range::<[Element], _>((Bound::Excluded(path), Bound::Unbounded))
+        let after = (Bound::Excluded(path), Bound::Unbounded);
+        let commented = self
+            .statements
+            .range::<[Element], _>(after)
             .next()
-            .is_some_and(|(key, _)| key.starts_with(path))
+            .is_some_and(|(key, _)| key.starts_with(path));
+        let blank = self
+            .blank_lines
+            .range::<[Element], _>(after)
+            .next()
+            .is_some_and(|key| key.starts_with(path));
+        commented || blank
     }
 
     /// Every statement with comments, in path order.
@@ -121,6 +143,11 @@ impl PlanComments {
         self.statements
             .iter()
             .map(|(path, attached)| (path.as_slice(), attached))
+    }
+
+    /// Every statement with a blank line before it, in path order.
+    pub fn blank_lines(&self) -> impl Iterator<Item = &[Element]> {
+        self.blank_lines.iter().map(Vec::as_slice)
     }
 
     pub fn add_header(&mut self, text: &str) {
@@ -143,6 +170,15 @@ impl PlanComments {
             None => attached.trailing = Some(clean(text)),
             Some(_) => attached.before.push(clean(text)),
         }
+    }
+
+    /// Records a blank line before the statement at `path` (several make one).
+    pub fn add_blank_line(&mut self, path: &[Element]) {
+        self.blank_lines.insert(path.to_vec());
+    }
+
+    fn remove_blank_line(&mut self, path: &[Element]) {
+        self.blank_lines.remove(path);
     }
 
     fn entry(&mut self, path: &[Element]) -> &mut Attached {
@@ -233,7 +269,8 @@ pub fn loaded_files(
 }
 
 /// Collects the comments of `from` (in order: headers and footers of several files follow that
-/// order) and attaches them to the statements of `plan`.
+/// order) and attaches them to the statements of `plan`, with the blank lines of the plan files
+/// (not of REPL entries).
 pub fn collect(plan: &Plan, sources: &SourceMap, from: &[CommentSource]) -> PlanComments {
     let anchors = attach::anchors(plan);
     let mut comments = PlanComments::new();
@@ -245,7 +282,8 @@ pub fn collect(plan: &Plan, sources: &SourceMap, from: &[CommentSource]) -> Plan
             CommentSyntax::Terse => crate::plan::terse::comments::comments(&text),
             CommentSyntax::Yaml => crate::plan::yaml::node::comments(&text),
         };
-        if found.is_empty() {
+        let entry = source.role == SourceRole::Entry;
+        if entry && found.is_empty() {
             continue;
         }
         let mut own: Vec<attach::Anchor> = anchors
@@ -256,16 +294,22 @@ pub fn collect(plan: &Plan, sources: &SourceMap, from: &[CommentSource]) -> Plan
         if source.role == SourceRole::MergedFile {
             own.extend(attach::overlaid(source.id, &text, &anchors, &own));
         }
-        attach::attach(
-            &text,
-            source.syntax,
-            source.role,
-            &own,
-            &found,
-            &mut comments,
-        );
+        let placement = attach::place(&text, source.syntax, &own);
+        attach::attach(&placement, source.role, &found, &mut comments);
+        if !entry {
+            blank_lines::record(&placement, &found, &mut comments);
+        }
     }
+    blank_lines::settle(plan, &mut comments);
     comments
+}
+
+/// Ends the text with an empty line, unless it is empty or ends with one already: what both
+/// printers write before a statement with [`PlanComments::blank_line_before`].
+pub(crate) fn push_blank_line(out: &mut String) {
+    if !out.is_empty() && !out.ends_with("\n\n") {
+        out.push('\n');
+    }
 }
 
 /// A comment text as the printers can write it in both syntaxes: trailing spaces dropped, and
