@@ -15,6 +15,7 @@ use brainsurgery::plan::comments::{
 use brainsurgery::plan::terse::{parse_terse, print_terse, print_terse_with};
 use brainsurgery::plan::yaml::{parse_yaml, print_yaml, print_yaml_with};
 use proptest::prelude::*;
+use std::collections::BTreeSet;
 use terse_support::plan;
 
 use Element::{Input, Output, Step};
@@ -222,11 +223,16 @@ execute plan {  # a nested plan
     );
     assert_eq!(comments.footer(), texts(&[" Footer."]));
 
+    // The blank line that ends the terse header is kept in YAML too.
+    assert!(comments.blank_line_before(&[Input(0)]));
+    assert_eq!(comments.blank_lines().count(), 1);
+
     let text = print_yaml_with(&plan, &comments);
     assert_eq!(
         text,
         "\
 # Header.
+
 inputs:
   # About the input.
   - models/base
@@ -382,6 +388,54 @@ fn statement_paths(plan: &Plan, prefix: &[Element], paths: &mut Vec<Vec<Element>
     }
 }
 
+/// The statements of the level `plan` (at `prefix`) and of its blocks that keep a blank line
+/// placed before them (`placed`): all but the first of a level in the terse printer's order
+/// (inputs, output, steps) and the first step after declarations; the first statement of the file
+/// keeps one only after a header, and has one there whenever it has comment lines.
+fn expected_blank_lines(
+    plan: &Plan,
+    prefix: &[Element],
+    placed: &BTreeSet<Vec<Element>>,
+    comments: &PlanComments,
+    expected: &mut BTreeSet<Vec<Element>>,
+) {
+    let order = (0..plan.inputs.len())
+        .map(Input)
+        .chain(plan.output.iter().map(|_| Output))
+        .chain((0..plan.steps.len()).map(Step));
+    for (position, element) in order.enumerate() {
+        let mut path = prefix.to_vec();
+        path.push(element);
+        let kept = if position == 0 {
+            prefix.is_empty()
+                && !comments.header().is_empty()
+                && (placed.contains(&path) || !comments.before(&path).is_empty())
+        } else {
+            element != Step(0) && placed.contains(&path)
+        };
+        if kept {
+            expected.insert(path);
+        }
+    }
+    for (index, step) in plan.steps.iter().enumerate() {
+        let mut path = prefix.to_vec();
+        path.push(Step(index));
+        match &step.op {
+            Op::Execute(Execute::Steps(steps)) => {
+                let nested = Plan {
+                    steps: steps.clone(),
+                    ..Plan::default()
+                };
+                expected_blank_lines(&nested, &path, placed, comments, expected);
+            }
+            Op::Execute(Execute::Plan(nested)) => {
+                expected_blank_lines(nested, &path, placed, comments, expected)
+            }
+            _ => {}
+        }
+    }
+}
+
 /// A comment text: printable characters, `#`, quotes and YAML indicators included, no trailing
 /// blank (the collector drops trailing blanks).
 fn comment_text() -> impl Strategy<Value = String> {
@@ -408,10 +462,11 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn random_comments_survive_yaml_to_terse_to_yaml(
+    fn random_comments_and_blank_lines_survive_yaml_to_terse_to_yaml(
         plan in plan(true),
         header in prop::collection::vec(comment_text(), 0..3),
         placements in prop::collection::vec(placement(), 0..8),
+        blank_lines in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
         footer in prop::collection::vec(comment_text(), 0..3),
     ) {
         let mut paths: Vec<Vec<Element>> = Vec::new();
@@ -435,15 +490,29 @@ proptest! {
         for text in &footer {
             comments.add_footer(text);
         }
+        let mut placed = BTreeSet::new();
+        for index in &blank_lines {
+            let path: &Vec<Element> = index.get(&paths);
+            comments.add_blank_line(path);
+            placed.insert(path.clone());
+        }
+        // The blank lines the printers print, by the documented rules.
+        let settled = comments.settled(&plan);
+        let mut expected = BTreeSet::new();
+        expected_blank_lines(&plan, &[], &placed, &comments, &mut expected);
+        let kept: BTreeSet<Vec<Element>> = settled.blank_lines().map(<[Element]>::to_vec).collect();
+        prop_assert_eq!(&kept, &expected);
 
         let first_yaml = print_yaml_with(&plan, &comments);
+        prop_assert!(!first_yaml.starts_with('\n') && !first_yaml.contains("\n\n\n"), "YAML:\n{}", first_yaml);
         let (from_yaml, yaml_comments) = yaml(&first_yaml);
         prop_assert_eq!(&from_yaml, &plan, "YAML:\n{}", first_yaml);
-        prop_assert_eq!(&yaml_comments, &comments, "YAML:\n{}", first_yaml);
+        prop_assert_eq!(&yaml_comments, &settled, "YAML:\n{}", first_yaml);
         let terse_text = print_terse_with(&from_yaml, &yaml_comments);
+        prop_assert!(!terse_text.contains("\n\n\n"), "terse:\n{}", terse_text);
         let (from_terse, terse_comments) = terse(&terse_text);
         prop_assert_eq!(&from_terse, &plan, "terse:\n{}", terse_text);
-        prop_assert_eq!(&terse_comments, &comments, "terse:\n{}", terse_text);
+        prop_assert_eq!(&terse_comments, &settled, "terse:\n{}", terse_text);
         let second_yaml = print_yaml_with(&from_terse, &terse_comments);
         prop_assert_eq!(second_yaml, first_yaml);
     }

@@ -172,6 +172,18 @@ impl PlanComments {
         }
     }
 
+    /// These comments with the blank lines both printers print for `plan`, by the rules of
+    /// [`blank_lines`]: none before the first statement of a block or of a text without a header,
+    /// none before the first step after declarations (the terse printer puts one there of its
+    /// own), one before the first statement after a header when that statement has comment lines
+    /// (the terse syntax needs it to end the header). [`collect`] returns settled comments, and
+    /// the printers settle what they are given, so both print the same blank lines.
+    pub fn settled(&self, plan: &Plan) -> PlanComments {
+        let mut settled = self.clone();
+        blank_lines::settle(plan, &mut settled);
+        settled
+    }
+
     /// Records a blank line before the statement at `path` (several make one).
     pub fn add_blank_line(&mut self, path: &[Element]) {
         self.blank_lines.insert(path.to_vec());

@@ -29,8 +29,10 @@ pub fn print_terse(plan: &Plan) -> String {
     print_terse_with(plan, &PlanComments::new())
 }
 
-/// Prints `plan` as canonical terse text with `comments` in their places.
+/// Prints `plan` as canonical terse text with `comments` in their places, and an empty line
+/// before each statement [`PlanComments::settled`] keeps one before.
 pub fn print_terse_with(plan: &Plan, comments: &PlanComments) -> String {
+    let comments = &comments.settled(plan);
     let mut printer = Printer {
         out: String::new(),
         comments,

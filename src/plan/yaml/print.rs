@@ -70,12 +70,14 @@ pub fn print_yaml(plan: &Plan) -> String {
 
 /// Prints `plan` as canonical YAML with `comments` in their places: the header first, each
 /// statement's comment lines before its line at its indentation, its trailing comment at the end
-/// of its first line, the footer last; an empty line before a statement the source set apart
-/// (before its comment lines, or before `inputs:`/`transforms:` for the first item; never two in
-/// a row, never first in the text). An `execute` step whose nested statements have comments or
+/// of its first line, the footer last; an empty line before each statement
+/// [`PlanComments::settled`] keeps one before (before its comment lines, or before
+/// `inputs:`/`transforms:` for the first item of a list; never two in a row, never first in the
+/// text). An `execute` step whose nested statements have comments or
 /// blank lines is printed as a block mapping (nested steps one per line) so that they have lines
 /// to go on; without comments the text is exactly [`print_yaml`]'s.
 pub fn print_yaml_with(plan: &Plan, comments: &PlanComments) -> String {
+    let comments = &comments.settled(plan);
     let mut printer = Printer {
         out: String::new(),
         comments,
