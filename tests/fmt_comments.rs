@@ -1,8 +1,9 @@
-//! `fmt` keeps a plan's comments: where each comment of a YAML or terse source is attached
-//! (header, before a statement, trailing on its line, inside a nested YAML mapping, footer; a
-//! `#` inside a quoted string is none), that printing with comments still parses back to the
-//! same plan, and that the comments survive YAML → terse → YAML on the same statements, for
-//! concrete plans and for random comment placements on random plans.
+//! `fmt` keeps a plan's comments and blank lines: where each comment of a YAML or terse source is
+//! attached (header, before a statement, trailing on its line, inside a nested YAML mapping,
+//! footer; a `#` inside a quoted string is none), which statements a blank line sets apart (not
+//! for a blank line inside a statement; several make one), that printing with them still parses
+//! back to the same plan, and that they survive YAML → terse → YAML on the same statements, for
+//! concrete plans and for random placements on random plans.
 
 mod terse_support;
 
@@ -549,7 +550,7 @@ fn the_documented_example_is_what_fmt_prints_both_ways() {
 #[test]
 fn windows_line_endings_give_the_same_comments() {
     let terse_text = "# Header.\n\ninput \"m\"  # the model\n\n# Copy.\nx = y\n# Footer.\n";
-    let yaml_text = "# Header.\ninputs:\n  - m  # the model\ntransforms:\n  # Copy.\n  - copy: {from: 'y', to: x}\n# Footer.\n";
+    let yaml_text = "# Header.\n\ninputs:\n  - m  # the model\ntransforms:\n  # Copy.\n  - copy: {from: 'y', to: x}\n# Footer.\n";
     for (text, syntax) in [
         (terse_text, CommentSyntax::Terse),
         (yaml_text, CommentSyntax::Yaml),
@@ -561,5 +562,307 @@ fn windows_line_endings_give_the_same_comments() {
         assert_eq!(comments.trailing(&[Input(0)]), Some(" the model"));
         assert_eq!(comments.before(&[Step(0)]), texts(&[" Copy."]));
         assert_eq!(comments.footer(), texts(&[" Footer."]));
+        assert_eq!(blank_lines(&comments), vec![vec![Input(0)]]);
+    }
+}
+
+/// The statements with a blank line before them, in path order.
+fn blank_lines(comments: &PlanComments) -> Vec<Vec<Element>> {
+    comments.blank_lines().map(<[Element]>::to_vec).collect()
+}
+
+const PARAGRAPHS: &str = "\
+# Merge, then clean up.
+
+inputs:
+  - base::models/base
+
+  - tuned::models/tuned
+transforms:
+  - copy: {from: base::a, to: base::b}
+  - copy: {from: base::c,
+
+      to: base::d}
+  \t
+\x20
+  # Then delete.
+  - delete: {target: base::x}
+
+  - execute:
+      transforms:
+
+        - delete: {target: base::y}
+
+        # nested
+        - exit
+
+  - exit
+
+output: out/merged
+";
+
+#[test]
+fn yaml_paragraphs_are_kept_in_both_syntaxes() {
+    let (plan, comments) = yaml(PARAGRAPHS);
+    assert_eq!(
+        blank_lines(&comments),
+        vec![
+            vec![Input(0)],
+            vec![Input(1)],
+            vec![Output],
+            // Two lines holding only spaces make one blank line, before the comment.
+            vec![Step(2)],
+            vec![Step(3)],
+            vec![Step(3), Step(1)],
+            vec![Step(4)],
+        ]
+    );
+    // Not kept: the blank line inside the flow mapping of the second copy (it is inside one
+    // statement), the first step after the inputs (the terse printer sets it apart anyway) and
+    // the first step of the block (nothing precedes it there).
+    assert!(!comments.blank_line_before(&[Step(1)]));
+    assert!(!comments.blank_line_before(&[Step(0)]));
+    assert!(!comments.blank_line_before(&[Step(3), Step(0)]));
+    assert_eq!(comments.before(&[Step(2)]), texts(&[" Then delete."]));
+
+    assert_eq!(
+        print_terse_with(&plan, &comments),
+        "\
+# Merge, then clean up.
+
+input base = \"models/base\"
+
+input tuned = \"models/tuned\"
+
+output \"out/merged\"
+
+base::b = base::a
+base::d = base::c
+
+# Then delete.
+del base::x
+
+execute {
+  del base::y
+
+  # nested
+  exit
+}
+
+exit
+"
+    );
+    assert_eq!(
+        print_yaml_with(&plan, &comments),
+        "\
+# Merge, then clean up.
+
+inputs:
+  - 'base::models/base'
+
+  - 'tuned::models/tuned'
+transforms:
+  - copy: {from: 'base::a', to: 'base::b'}
+  - copy: {from: 'base::c', to: 'base::d'}
+
+  # Then delete.
+  - delete: {target: 'base::x'}
+
+  - execute:
+      transforms:
+        - delete: {target: 'base::y'}
+
+        # nested
+        - exit
+
+  - exit
+
+output: out/merged
+"
+    );
+    assert_round_trip(&plan, &comments);
+}
+
+#[test]
+fn terse_paragraphs_are_kept_and_blank_lines_inside_a_block_too() {
+    let source = "\
+# Title.
+input \"m\"
+x = y
+z = w
+
+
+
+# Third, after three blank lines.
+del x
+execute {
+
+  a = b
+
+  # c next
+  c = d
+
+}
+exit
+";
+    let (plan, comments) = terse(source);
+    assert_eq!(comments.header(), texts(&[" Title."]));
+    assert_eq!(
+        blank_lines(&comments),
+        vec![vec![Step(2)], vec![Step(3), Step(1)]]
+    );
+    let text = print_terse_with(&plan, &comments);
+    assert_eq!(
+        text,
+        "\
+# Title.
+input \"m\"
+
+x = y
+z = w
+
+# Third, after three blank lines.
+del x
+execute {
+  a = b
+
+  # c next
+  c = d
+}
+exit
+"
+    );
+    // `fmt` of its own output changes nothing.
+    let (again, again_comments) = terse(&text);
+    assert_eq!(again, plan);
+    assert_eq!(again_comments, comments);
+    assert_eq!(print_terse_with(&again, &again_comments), text);
+    assert_eq!(
+        print_yaml_with(&plan, &comments),
+        "\
+# Title.
+inputs:
+  - m
+transforms:
+  - copy: {from: 'y', to: x}
+  - copy: {from: w, to: z}
+
+  # Third, after three blank lines.
+  - delete: {target: x}
+  - execute:
+      transforms:
+        - copy: {from: b, to: a}
+
+        # c next
+        - copy: {from: d, to: c}
+  - exit
+"
+    );
+    assert_round_trip(&plan, &comments);
+}
+
+#[test]
+fn a_blank_line_after_the_header_is_the_same_in_both_printers() {
+    // Kept when the source has it, in either syntax.
+    let (plan, comments) = terse("# Header.\n\ninput \"m\"\n");
+    assert_eq!(blank_lines(&comments), vec![vec![Input(0)]]);
+    assert_eq!(print_yaml_with(&plan, &comments), "# Header.\n\ninputs:\n  - m\n");
+    assert_round_trip(&plan, &comments);
+    let (plan, comments) = yaml("# Header.\ninputs:\n  - m\n");
+    assert!(comments.blank_lines().next().is_none());
+    assert_eq!(print_terse_with(&plan, &comments), "# Header.\ninput \"m\"\n");
+
+    // The terse syntax needs one between the header and the first statement's comment lines:
+    // the YAML printer prints it too.
+    let (plan, comments) = yaml("# Header.\ninputs:\n  # The model.\n  - m\n");
+    assert_eq!(blank_lines(&comments), vec![vec![Input(0)]]);
+    assert_eq!(
+        print_terse_with(&plan, &comments),
+        "# Header.\n\n# The model.\ninput \"m\"\n"
+    );
+    assert_eq!(
+        print_yaml_with(&plan, &comments),
+        "# Header.\n\ninputs:\n  # The model.\n  - m\n"
+    );
+    assert_round_trip(&plan, &comments);
+
+    // Without a header, nothing precedes the first statement: no blank line is kept before it
+    // (the terse printer's leading blank line only keeps its comments out of the header).
+    let (plan, comments) = yaml("\ninputs:\n\n  # The model.\n  - m\n");
+    assert!(comments.blank_lines().next().is_none());
+    assert_eq!(
+        print_yaml_with(&plan, &comments),
+        "inputs:\n  # The model.\n  - m\n"
+    );
+    assert_round_trip(&plan, &comments);
+}
+
+#[test]
+fn blank_lines_no_printer_can_show_are_not_printed() {
+    let (plan, _) = terse("input \"m\"\nx = y\nexecute {\n  a = b\n  c = d\n}\n");
+    let mut comments = PlanComments::new();
+    // The first statement of a text without a header, the first step after the inputs, the
+    // first statement of a block: none of them is set apart.
+    for path in [
+        &[Input(0)][..],
+        &[Step(0)],
+        &[Step(1), Step(0)],
+        &[Step(1), Step(1)],
+    ] {
+        comments.add_blank_line(path);
+    }
+    assert_eq!(
+        blank_lines(&comments.settled(&plan)),
+        vec![vec![Step(1), Step(1)]]
+    );
+    assert_eq!(
+        print_terse_with(&plan, &comments),
+        "input \"m\"\n\nx = y\nexecute {\n  a = b\n\n  c = d\n}\n"
+    );
+    assert_eq!(
+        print_yaml_with(&plan, &comments),
+        "inputs:\n  - m\ntransforms:\n  - copy: {from: 'y', to: x}\n  - execute:\n      transforms:\n        - copy: {from: b, to: a}\n\n        - copy: {from: d, to: c}\n"
+    );
+    assert_round_trip(&plan, &comments.settled(&plan));
+}
+
+#[test]
+fn fmt_keeps_paragraphs_through_the_binary() {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let path = directory.path().join("plan.yaml");
+    std::fs::write(&path, PARAGRAPHS).expect("written");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_brainsurgery"))
+        .args(["fmt", path.to_str().expect("UTF-8 path")])
+        .output()
+        .expect("the binary runs");
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8(output.stdout).expect("UTF-8");
+    assert!(
+        text.contains("base::d = base::c\n\n# Then delete.\ndel base::x\n\nexecute {\n"),
+        "{text}"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Spans that do not fit the text (a plan read from another text) never make collecting
+    /// panic, and blank lines are only ever recorded for the plan's statements.
+    #[test]
+    fn collecting_from_any_text_never_panics(
+        text in "[ \t\r\n#a-z:{}\\-]{0,80}",
+        syntax in prop_oneof![Just(CommentSyntax::Terse), Just(CommentSyntax::Yaml)],
+    ) {
+        let (plan, _) = terse("# h\n\ninput \"m\"\n\nx = y\nexecute {\n  a = b\n\n  c = d\n}\n\nexit\n");
+        let mut paths = Vec::new();
+        statement_paths(&plan, &[], &mut paths);
+        let mut sources = SourceMap::new();
+        let id = sources.add("other", text.as_str());
+        for role in [SourceRole::File, SourceRole::MergedFile, SourceRole::Entry] {
+            let comments = collect(&plan, &sources, &[CommentSource { id, syntax, role }]);
+            for path in comments.blank_lines() {
+                prop_assert!(paths.iter().any(|known| known.as_slice() == path), "{:?}", path);
+            }
+        }
     }
 }
