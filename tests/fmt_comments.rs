@@ -766,11 +766,17 @@ fn a_blank_line_after_the_header_is_the_same_in_both_printers() {
     // Kept when the source has it, in either syntax.
     let (plan, comments) = terse("# Header.\n\ninput \"m\"\n");
     assert_eq!(blank_lines(&comments), vec![vec![Input(0)]]);
-    assert_eq!(print_yaml_with(&plan, &comments), "# Header.\n\ninputs:\n  - m\n");
+    assert_eq!(
+        print_yaml_with(&plan, &comments),
+        "# Header.\n\ninputs:\n  - m\n"
+    );
     assert_round_trip(&plan, &comments);
     let (plan, comments) = yaml("# Header.\ninputs:\n  - m\n");
     assert!(comments.blank_lines().next().is_none());
-    assert_eq!(print_terse_with(&plan, &comments), "# Header.\ninput \"m\"\n");
+    assert_eq!(
+        print_terse_with(&plan, &comments),
+        "# Header.\ninput \"m\"\n"
+    );
 
     // The terse syntax needs one between the header and the first statement's comment lines:
     // the YAML printer prints it too.

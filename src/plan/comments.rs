@@ -1,12 +1,12 @@
-//! The comments of a plan's sources, attached to the plan's statements so that `fmt` prints them
-//! back in either syntax.
+//! The comments and blank lines of a plan's sources, attached to the plan's statements so that
+//! `fmt` prints them back in either syntax.
 //!
 //! Receives a parsed [`Plan`], the [`SourceMap`] its spans point into, and the sources to read
 //! comments from ([`CommentSource`]: its syntax and its role); returns [`PlanComments`]: the
 //! file's header and footer, and for each statement — an input, the output, a step, a step or
 //! declaration inside an `execute` block, named by its [`StatementPath`] — the comment lines
-//! before it and the comment on its own line. Which text is a comment is decided by each
-//! syntax's own parser ([`crate::plan::yaml::node::comments`],
+//! before it, the comment on its own line, and whether a blank line sets it apart. Which text is
+//! a comment is decided by each syntax's own parser ([`crate::plan::yaml::node::comments`],
 //! [`crate::plan::terse::comments::comments`]), so a `#` inside a quoted string is none.
 //!
 //! Rules, by position in the source (the statements' spans):
@@ -21,15 +21,25 @@
 //!   line ends the header: comments between the last blank line and the first statement are that
 //!   statement's. **footer**: comments after the last statement.
 //!
-//! Blank lines are not kept, and trailing spaces of a comment are dropped; control characters
-//! (which YAML cannot hold in a comment) become `U+FFFD`. The rules are applied in `attach`.
+//! **Blank lines**, in plan files (not REPL entries): a statement that one or more blank lines
+//! separate, with its comment lines, from what precedes it in its source (the previous statement,
+//! the line opening its block, or the header) is printed after one empty line. A blank line inside
+//! a statement precedes nothing and is not kept. [`PlanComments::settled`] then keeps only what
+//! both printers print alike: none before the first statement of a block or of a file without a
+//! header, none before the first step after declarations (the terse printer sets the steps apart
+//! there of its own), and always one before the first statement after a header when that
+//! statement has comment lines (the terse syntax needs it to end the header). Within the header
+//! and before the footer, blank lines are not kept.
+//!
+//! Trailing spaces of a comment are dropped; control characters (which YAML cannot hold in a
+//! comment) become `U+FFFD`. The rules are applied in `attach` and `blank_lines`.
 //!
 //! **Guarantees.** Never panics on any text or plan. Comments are never part of the AST, so plan
 //! equality and the plan hash ignore them. What the printers write with comments parses back to
-//! the same plan, and collecting the comments of that text gives the same [`PlanComments`] (the
-//! tests check YAML → terse → YAML on random placements), except in the corner the docs list: in
-//! a YAML plan with no inputs and no transforms, comments before `output:` (or the footer of an
-//! empty plan) read back as the header.
+//! the same plan, and collecting the comments of that text gives the same [`PlanComments`], blank
+//! lines settled (the tests check YAML → terse → YAML on random placements), except in the corner
+//! the docs list: in a YAML plan with no inputs and no transforms, comments before `output:` (or
+//! the footer of an empty plan) read back as the header.
 
 mod attach;
 mod blank_lines;
@@ -172,12 +182,9 @@ impl PlanComments {
         }
     }
 
-    /// These comments with the blank lines both printers print for `plan`, by the rules of
-    /// [`blank_lines`]: none before the first statement of a block or of a text without a header,
-    /// none before the first step after declarations (the terse printer puts one there of its
-    /// own), one before the first statement after a header when that statement has comment lines
-    /// (the terse syntax needs it to end the header). [`collect`] returns settled comments, and
-    /// the printers settle what they are given, so both print the same blank lines.
+    /// These comments with the blank lines both printers print for `plan` (the module's rules).
+    /// [`collect`] returns settled comments, and the printers settle what they are given, so both
+    /// print the same blank lines whatever they are given.
     pub fn settled(&self, plan: &Plan) -> PlanComments {
         let mut settled = self.clone();
         blank_lines::settle(plan, &mut settled);

@@ -159,7 +159,9 @@ impl SourceText {
     /// Whether a blank line lies strictly between the lines `after` and `before`.
     pub(super) fn blank_between(&self, after: usize, before: usize) -> bool {
         let next = self.blank_lines.partition_point(|line| *line <= after);
-        self.blank_lines.get(next).is_some_and(|line| *line < before)
+        self.blank_lines
+            .get(next)
+            .is_some_and(|line| *line < before)
     }
 }
 

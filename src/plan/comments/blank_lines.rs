@@ -13,7 +13,8 @@
 //! declarations from its steps by a blank line of its own, so the first step after declarations
 //! carries no mark; nothing precedes the first statement of a block, nor the first statement of
 //! a file without a header, so they carry none; and a blank line ends a terse header, so the
-//! first statement printed after a header, when it has comments of its own, always carries one.
+//! first statement after a header, when it has comments of its own, always carries one. "First"
+//! is in the terse printer's order (inputs, output, steps), the order both printers settle by.
 
 use super::attach::{Placed, Placement};
 use super::{Element, PlanComments, SourceComment, StatementPath};
