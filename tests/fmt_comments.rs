@@ -827,7 +827,17 @@ fn blank_lines_no_printer_can_show_are_not_printed() {
     );
     assert_eq!(
         print_yaml_with(&plan, &comments),
-        "inputs:\n  - m\ntransforms:\n  - copy: {from: 'y', to: x}\n  - execute:\n      transforms:\n        - copy: {from: b, to: a}\n\n        - copy: {from: d, to: c}\n"
+        "\
+inputs:
+  - m
+transforms:
+  - copy: {from: 'y', to: x}
+  - execute:
+      transforms:
+        - copy: {from: b, to: a}
+
+        - copy: {from: d, to: c}
+"
     );
     assert_round_trip(&plan, &comments.settled(&plan));
 }

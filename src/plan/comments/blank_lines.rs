@@ -27,7 +27,7 @@ pub(super) fn record(
     comments: &mut PlanComments,
 ) {
     let source = &placement.source;
-    let header_end = found
+    let header_last_line = found
         .iter()
         .map(|comment| source.line(comment.offset.min(placement.length)))
         .filter(|line| source.in_header(*line))
@@ -46,7 +46,7 @@ pub(super) fn record(
             open.pop();
         }
         let opening = open.last().map(|enclosing| enclosing.start_line);
-        let preceding = ended.max(opening).or(header_end);
+        let preceding = ended.max(opening).or(header_last_line);
         if preceding.is_some_and(|line| source.blank_between(line, statement.start_line)) {
             comments.add_blank_line(statement.path);
         }

@@ -5,8 +5,8 @@
 //! step (an `execute` block spans its lines, indented two spaces), then the footer comments. Each
 //! statement's comment lines come before it at its indentation, its trailing comment after it on
 //! its line (after `execute {` for a block), and an empty line before both when the source set it
-//! apart (never two in a row, never first in the text). Optional arguments the plan does not hold are not
-//! printed, so what the user left out stays out.
+//! apart (never two in a row, never first in the text). Optional arguments the plan does not hold
+//! are not printed, so what the user left out stays out.
 //!
 //! **Guarantee** (a property test over random plans checks it): parsing the printed text gives a
 //! plan equal to the printed one, with or without comments, and collecting the comments of the

@@ -73,9 +73,9 @@ pub fn print_yaml(plan: &Plan) -> String {
 /// of its first line, the footer last; an empty line before each statement
 /// [`PlanComments::settled`] keeps one before (before its comment lines, or before
 /// `inputs:`/`transforms:` for the first item of a list; never two in a row, never first in the
-/// text). An `execute` step whose nested statements have comments or
-/// blank lines is printed as a block mapping (nested steps one per line) so that they have lines
-/// to go on; without comments the text is exactly [`print_yaml`]'s.
+/// text). An `execute` step whose nested statements have comments or blank lines is printed as a
+/// block mapping (nested steps one per line) so that they have lines to go on; without comments
+/// the text is exactly [`print_yaml`]'s.
 pub fn print_yaml_with(plan: &Plan, comments: &PlanComments) -> String {
     let comments = &comments.settled(plan);
     let mut printer = Printer {
