@@ -338,6 +338,34 @@ del c  # drop c
 }
 
 #[test]
+fn blank_lines_of_every_yaml_file_are_kept_by_position() {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let base = directory.path().join("base.yaml");
+    let patch = directory.path().join("patch.yaml");
+    std::fs::write(
+        &base,
+        "# Base.\ninputs: [models/base]\ntransforms:\n  - copy: {from: a, to: b}\n\n  - delete: {target: c}\n  - exit\n",
+    )
+    .expect("written");
+    std::fs::write(
+        &patch,
+        "# Patch.\ntransforms:\n  - copy: {to: d}\n  - delete: {target: e}\n\n  - exit\n\noutput: out/patched\n",
+    )
+    .expect("written");
+    let items: Vec<String> = [&base, &patch]
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect();
+    let mut sources = SourceMap::new();
+    let text = format(&items, Some(Syntax::Terse), &mut sources).expect("formats");
+    // The overlaid delete keeps the base file's blank line; the patch adds its own.
+    assert_eq!(
+        text,
+        "# Base.\n# Patch.\ninput \"models/base\"\n\noutput \"out/patched\"\n\nd = a\n\ndel e\n\nexit\n"
+    );
+}
+
+#[test]
 fn fmt_keeps_comments_through_the_binary() {
     let directory = tempfile::tempdir().expect("a temporary directory");
     let path = directory.path().join("plan.yaml");
