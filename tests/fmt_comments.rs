@@ -300,27 +300,27 @@ fn an_empty_plan_keeps_its_header_and_footer_apart_in_terse() {
     assert_eq!(back_comments, comments);
 }
 
-#[test]
-fn comments_of_every_yaml_file_are_kept_and_an_overlaid_step_keeps_its_comment() {
+/// What `fmt --to terse` prints for a base YAML file merged with a patch file.
+fn format_merged(base_text: &str, patch_text: &str) -> String {
     let directory = tempfile::tempdir().expect("a temporary directory");
     let base = directory.path().join("base.yaml");
     let patch = directory.path().join("patch.yaml");
-    std::fs::write(
-        &base,
-        "# The base plan.\ninputs: [models/base]\ntransforms:\n  # Copy it.\n  - copy: {from: a, to: b}\n  - delete: {target: c}  # drop c\n",
-    )
-    .expect("written");
-    std::fs::write(
-        &patch,
-        "# The patch.\ntransforms:\n  # Copy to d instead.\n  - copy: {to: d}\noutput: out/patched  # patched output\n",
-    )
-    .expect("written");
+    std::fs::write(&base, base_text).expect("written");
+    std::fs::write(&patch, patch_text).expect("written");
     let items: Vec<String> = [&base, &patch]
         .iter()
         .map(|path| path.display().to_string())
         .collect();
     let mut sources = SourceMap::new();
-    let text = format(&items, Some(Syntax::Terse), &mut sources).expect("formats");
+    format(&items, Some(Syntax::Terse), &mut sources).expect("formats")
+}
+
+#[test]
+fn comments_of_every_yaml_file_are_kept_and_an_overlaid_step_keeps_its_comment() {
+    let text = format_merged(
+        "# The base plan.\ninputs: [models/base]\ntransforms:\n  # Copy it.\n  - copy: {from: a, to: b}\n  - delete: {target: c}  # drop c\n",
+        "# The patch.\ntransforms:\n  # Copy to d instead.\n  - copy: {to: d}\noutput: out/patched  # patched output\n",
+    );
     assert_eq!(
         text,
         "\
@@ -339,25 +339,10 @@ del c  # drop c
 
 #[test]
 fn blank_lines_of_every_yaml_file_are_kept_by_position() {
-    let directory = tempfile::tempdir().expect("a temporary directory");
-    let base = directory.path().join("base.yaml");
-    let patch = directory.path().join("patch.yaml");
-    std::fs::write(
-        &base,
+    let text = format_merged(
         "# Base.\ninputs: [models/base]\ntransforms:\n  - copy: {from: a, to: b}\n\n  - delete: {target: c}\n  - exit\n",
-    )
-    .expect("written");
-    std::fs::write(
-        &patch,
         "# Patch.\ntransforms:\n  - copy: {to: d}\n  - delete: {target: e}\n\n  - exit\n\noutput: out/patched\n",
-    )
-    .expect("written");
-    let items: Vec<String> = [&base, &patch]
-        .iter()
-        .map(|path| path.display().to_string())
-        .collect();
-    let mut sources = SourceMap::new();
-    let text = format(&items, Some(Syntax::Terse), &mut sources).expect("formats");
+    );
     // The overlaid delete keeps the base file's blank line; the patch adds its own.
     assert_eq!(
         text,
