@@ -1,8 +1,9 @@
-//! `fmt` keeps a plan's comments: where each comment of a YAML or terse source is attached
-//! (header, before a statement, trailing on its line, inside a nested YAML mapping, footer; a
-//! `#` inside a quoted string is none), that printing with comments still parses back to the
-//! same plan, and that the comments survive YAML → terse → YAML on the same statements, for
-//! concrete plans and for random comment placements on random plans.
+//! `fmt` keeps a plan's comments and blank lines: where each comment of a YAML or terse source is
+//! attached (header, before a statement, trailing on its line, inside a nested YAML mapping,
+//! footer; a `#` inside a quoted string is none), which statements a blank line sets apart (not
+//! for a blank line inside a statement; several make one), that printing with them still parses
+//! back to the same plan, and that they survive YAML → terse → YAML on the same statements, for
+//! concrete plans and for random placements on random plans.
 
 mod terse_support;
 
@@ -15,6 +16,7 @@ use brainsurgery::plan::comments::{
 use brainsurgery::plan::terse::{parse_terse, print_terse, print_terse_with};
 use brainsurgery::plan::yaml::{parse_yaml, print_yaml, print_yaml_with};
 use proptest::prelude::*;
+use std::collections::BTreeSet;
 use terse_support::plan;
 
 use Element::{Input, Output, Step};
@@ -222,11 +224,16 @@ execute plan {  # a nested plan
     );
     assert_eq!(comments.footer(), texts(&[" Footer."]));
 
+    // The blank line that ends the terse header is kept in YAML too.
+    assert!(comments.blank_line_before(&[Input(0)]));
+    assert_eq!(comments.blank_lines().count(), 1);
+
     let text = print_yaml_with(&plan, &comments);
     assert_eq!(
         text,
         "\
 # Header.
+
 inputs:
   # About the input.
   - models/base
@@ -293,27 +300,27 @@ fn an_empty_plan_keeps_its_header_and_footer_apart_in_terse() {
     assert_eq!(back_comments, comments);
 }
 
-#[test]
-fn comments_of_every_yaml_file_are_kept_and_an_overlaid_step_keeps_its_comment() {
+/// What `fmt --to terse` prints for a base YAML file merged with a patch file.
+fn format_merged(base_text: &str, patch_text: &str) -> String {
     let directory = tempfile::tempdir().expect("a temporary directory");
     let base = directory.path().join("base.yaml");
     let patch = directory.path().join("patch.yaml");
-    std::fs::write(
-        &base,
-        "# The base plan.\ninputs: [models/base]\ntransforms:\n  # Copy it.\n  - copy: {from: a, to: b}\n  - delete: {target: c}  # drop c\n",
-    )
-    .expect("written");
-    std::fs::write(
-        &patch,
-        "# The patch.\ntransforms:\n  # Copy to d instead.\n  - copy: {to: d}\noutput: out/patched  # patched output\n",
-    )
-    .expect("written");
+    std::fs::write(&base, base_text).expect("written");
+    std::fs::write(&patch, patch_text).expect("written");
     let items: Vec<String> = [&base, &patch]
         .iter()
         .map(|path| path.display().to_string())
         .collect();
     let mut sources = SourceMap::new();
-    let text = format(&items, Some(Syntax::Terse), &mut sources).expect("formats");
+    format(&items, Some(Syntax::Terse), &mut sources).expect("formats")
+}
+
+#[test]
+fn comments_of_every_yaml_file_are_kept_and_an_overlaid_step_keeps_its_comment() {
+    let text = format_merged(
+        "# The base plan.\ninputs: [models/base]\ntransforms:\n  # Copy it.\n  - copy: {from: a, to: b}\n  - delete: {target: c}  # drop c\n",
+        "# The patch.\ntransforms:\n  # Copy to d instead.\n  - copy: {to: d}\noutput: out/patched  # patched output\n",
+    );
     assert_eq!(
         text,
         "\
@@ -327,6 +334,19 @@ output \"out/patched\"  # patched output
 d = a
 del c  # drop c
 "
+    );
+}
+
+#[test]
+fn blank_lines_of_every_yaml_file_are_kept_by_position() {
+    let text = format_merged(
+        "# Base.\ninputs: [models/base]\ntransforms:\n  - copy: {from: a, to: b}\n\n  - delete: {target: c}\n  - exit\n",
+        "# Patch.\ntransforms:\n  - copy: {to: d}\n  - delete: {target: e}\n\n  - exit\n\noutput: out/patched\n",
+    );
+    // The overlaid delete keeps the base file's blank line; the patch adds its own.
+    assert_eq!(
+        text,
+        "# Base.\n# Patch.\ninput \"models/base\"\n\noutput \"out/patched\"\n\nd = a\n\ndel e\n\nexit\n"
     );
 }
 
@@ -382,6 +402,54 @@ fn statement_paths(plan: &Plan, prefix: &[Element], paths: &mut Vec<Vec<Element>
     }
 }
 
+/// The statements of the level `plan` (at `prefix`) and of its blocks that keep a blank line
+/// placed before them (`placed`): all but the first of a level in the terse printer's order
+/// (inputs, output, steps) and the first step after declarations; the first statement of the file
+/// keeps one only after a header, and has one there whenever it has comment lines.
+fn expected_blank_lines(
+    plan: &Plan,
+    prefix: &[Element],
+    placed: &BTreeSet<Vec<Element>>,
+    comments: &PlanComments,
+    expected: &mut BTreeSet<Vec<Element>>,
+) {
+    let order = (0..plan.inputs.len())
+        .map(Input)
+        .chain(plan.output.iter().map(|_| Output))
+        .chain((0..plan.steps.len()).map(Step));
+    for (position, element) in order.enumerate() {
+        let mut path = prefix.to_vec();
+        path.push(element);
+        let kept = if position == 0 {
+            prefix.is_empty()
+                && !comments.header().is_empty()
+                && (placed.contains(&path) || !comments.before(&path).is_empty())
+        } else {
+            element != Step(0) && placed.contains(&path)
+        };
+        if kept {
+            expected.insert(path);
+        }
+    }
+    for (index, step) in plan.steps.iter().enumerate() {
+        let mut path = prefix.to_vec();
+        path.push(Step(index));
+        match &step.op {
+            Op::Execute(Execute::Steps(steps)) => {
+                let nested = Plan {
+                    steps: steps.clone(),
+                    ..Plan::default()
+                };
+                expected_blank_lines(&nested, &path, placed, comments, expected);
+            }
+            Op::Execute(Execute::Plan(nested)) => {
+                expected_blank_lines(nested, &path, placed, comments, expected)
+            }
+            _ => {}
+        }
+    }
+}
+
 /// A comment text: printable characters, `#`, quotes and YAML indicators included, no trailing
 /// blank (the collector drops trailing blanks).
 fn comment_text() -> impl Strategy<Value = String> {
@@ -408,10 +476,11 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn random_comments_survive_yaml_to_terse_to_yaml(
+    fn random_comments_and_blank_lines_survive_yaml_to_terse_to_yaml(
         plan in plan(true),
         header in prop::collection::vec(comment_text(), 0..3),
         placements in prop::collection::vec(placement(), 0..8),
+        blank_lines in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
         footer in prop::collection::vec(comment_text(), 0..3),
     ) {
         let mut paths: Vec<Vec<Element>> = Vec::new();
@@ -435,15 +504,29 @@ proptest! {
         for text in &footer {
             comments.add_footer(text);
         }
+        let mut placed = BTreeSet::new();
+        for index in &blank_lines {
+            let path: &Vec<Element> = index.get(&paths);
+            comments.add_blank_line(path);
+            placed.insert(path.clone());
+        }
+        // The blank lines the printers print, by the documented rules.
+        let settled = comments.settled(&plan);
+        let mut expected = BTreeSet::new();
+        expected_blank_lines(&plan, &[], &placed, &comments, &mut expected);
+        let kept: BTreeSet<Vec<Element>> = settled.blank_lines().map(<[Element]>::to_vec).collect();
+        prop_assert_eq!(&kept, &expected);
 
         let first_yaml = print_yaml_with(&plan, &comments);
+        prop_assert!(!first_yaml.starts_with('\n') && !first_yaml.contains("\n\n\n"), "YAML:\n{}", first_yaml);
         let (from_yaml, yaml_comments) = yaml(&first_yaml);
         prop_assert_eq!(&from_yaml, &plan, "YAML:\n{}", first_yaml);
-        prop_assert_eq!(&yaml_comments, &comments, "YAML:\n{}", first_yaml);
+        prop_assert_eq!(&yaml_comments, &settled, "YAML:\n{}", first_yaml);
         let terse_text = print_terse_with(&from_yaml, &yaml_comments);
+        prop_assert!(!terse_text.contains("\n\n\n"), "terse:\n{}", terse_text);
         let (from_terse, terse_comments) = terse(&terse_text);
         prop_assert_eq!(&from_terse, &plan, "terse:\n{}", terse_text);
-        prop_assert_eq!(&terse_comments, &comments, "terse:\n{}", terse_text);
+        prop_assert_eq!(&terse_comments, &settled, "terse:\n{}", terse_text);
         let second_yaml = print_yaml_with(&from_terse, &terse_comments);
         prop_assert_eq!(second_yaml, first_yaml);
     }
@@ -480,7 +563,7 @@ fn the_documented_example_is_what_fmt_prints_both_ways() {
 #[test]
 fn windows_line_endings_give_the_same_comments() {
     let terse_text = "# Header.\n\ninput \"m\"  # the model\n\n# Copy.\nx = y\n# Footer.\n";
-    let yaml_text = "# Header.\ninputs:\n  - m  # the model\ntransforms:\n  # Copy.\n  - copy: {from: 'y', to: x}\n# Footer.\n";
+    let yaml_text = "# Header.\n\ninputs:\n  - m  # the model\ntransforms:\n  # Copy.\n  - copy: {from: 'y', to: x}\n# Footer.\n";
     for (text, syntax) in [
         (terse_text, CommentSyntax::Terse),
         (yaml_text, CommentSyntax::Yaml),
@@ -492,5 +575,323 @@ fn windows_line_endings_give_the_same_comments() {
         assert_eq!(comments.trailing(&[Input(0)]), Some(" the model"));
         assert_eq!(comments.before(&[Step(0)]), texts(&[" Copy."]));
         assert_eq!(comments.footer(), texts(&[" Footer."]));
+        assert_eq!(blank_lines(&comments), vec![vec![Input(0)]]);
+    }
+}
+
+/// The statements with a blank line before them, in path order.
+fn blank_lines(comments: &PlanComments) -> Vec<Vec<Element>> {
+    comments.blank_lines().map(<[Element]>::to_vec).collect()
+}
+
+const PARAGRAPHS: &str = "\
+# Merge, then clean up.
+
+inputs:
+  - base::models/base
+
+  - tuned::models/tuned
+transforms:
+  - copy: {from: base::a, to: base::b}
+  - copy: {from: base::c,
+
+      to: base::d}
+  \t
+\x20
+  # Then delete.
+  - delete: {target: base::x}
+
+  - execute:
+      transforms:
+
+        - delete: {target: base::y}
+
+        # nested
+        - exit
+
+  - exit
+
+output: out/merged
+";
+
+#[test]
+fn yaml_paragraphs_are_kept_in_both_syntaxes() {
+    let (plan, comments) = yaml(PARAGRAPHS);
+    assert_eq!(
+        blank_lines(&comments),
+        vec![
+            vec![Input(0)],
+            vec![Input(1)],
+            vec![Output],
+            // Two lines holding only spaces make one blank line, before the comment.
+            vec![Step(2)],
+            vec![Step(3)],
+            vec![Step(3), Step(1)],
+            vec![Step(4)],
+        ]
+    );
+    // Not kept: the blank line inside the flow mapping of the second copy (it is inside one
+    // statement), the first step after the inputs (the terse printer sets it apart anyway) and
+    // the first step of the block (nothing precedes it there).
+    assert!(!comments.blank_line_before(&[Step(1)]));
+    assert!(!comments.blank_line_before(&[Step(0)]));
+    assert!(!comments.blank_line_before(&[Step(3), Step(0)]));
+    assert_eq!(comments.before(&[Step(2)]), texts(&[" Then delete."]));
+
+    assert_eq!(
+        print_terse_with(&plan, &comments),
+        "\
+# Merge, then clean up.
+
+input base = \"models/base\"
+
+input tuned = \"models/tuned\"
+
+output \"out/merged\"
+
+base::b = base::a
+base::d = base::c
+
+# Then delete.
+del base::x
+
+execute {
+  del base::y
+
+  # nested
+  exit
+}
+
+exit
+"
+    );
+    assert_eq!(
+        print_yaml_with(&plan, &comments),
+        "\
+# Merge, then clean up.
+
+inputs:
+  - 'base::models/base'
+
+  - 'tuned::models/tuned'
+transforms:
+  - copy: {from: 'base::a', to: 'base::b'}
+  - copy: {from: 'base::c', to: 'base::d'}
+
+  # Then delete.
+  - delete: {target: 'base::x'}
+
+  - execute:
+      transforms:
+        - delete: {target: 'base::y'}
+
+        # nested
+        - exit
+
+  - exit
+
+output: out/merged
+"
+    );
+    assert_round_trip(&plan, &comments);
+}
+
+#[test]
+fn terse_paragraphs_are_kept_and_blank_lines_inside_a_block_too() {
+    let source = "\
+# Title.
+input \"m\"
+x = y
+z = w
+
+
+
+# Third, after three blank lines.
+del x
+execute {
+
+  a = b
+
+  # c next
+  c = d
+
+}
+exit
+";
+    let (plan, comments) = terse(source);
+    assert_eq!(comments.header(), texts(&[" Title."]));
+    assert_eq!(
+        blank_lines(&comments),
+        vec![vec![Step(2)], vec![Step(3), Step(1)]]
+    );
+    let text = print_terse_with(&plan, &comments);
+    assert_eq!(
+        text,
+        "\
+# Title.
+input \"m\"
+
+x = y
+z = w
+
+# Third, after three blank lines.
+del x
+execute {
+  a = b
+
+  # c next
+  c = d
+}
+exit
+"
+    );
+    // `fmt` of its own output changes nothing.
+    let (again, again_comments) = terse(&text);
+    assert_eq!(again, plan);
+    assert_eq!(again_comments, comments);
+    assert_eq!(print_terse_with(&again, &again_comments), text);
+    assert_eq!(
+        print_yaml_with(&plan, &comments),
+        "\
+# Title.
+inputs:
+  - m
+transforms:
+  - copy: {from: 'y', to: x}
+  - copy: {from: w, to: z}
+
+  # Third, after three blank lines.
+  - delete: {target: x}
+  - execute:
+      transforms:
+        - copy: {from: b, to: a}
+
+        # c next
+        - copy: {from: d, to: c}
+  - exit
+"
+    );
+    assert_round_trip(&plan, &comments);
+}
+
+#[test]
+fn a_blank_line_after_the_header_is_the_same_in_both_printers() {
+    // Kept when the source has it, in either syntax.
+    let (plan, comments) = terse("# Header.\n\ninput \"m\"\n");
+    assert_eq!(blank_lines(&comments), vec![vec![Input(0)]]);
+    assert_eq!(
+        print_yaml_with(&plan, &comments),
+        "# Header.\n\ninputs:\n  - m\n"
+    );
+    assert_round_trip(&plan, &comments);
+    let (plan, comments) = yaml("# Header.\ninputs:\n  - m\n");
+    assert!(comments.blank_lines().next().is_none());
+    assert_eq!(
+        print_terse_with(&plan, &comments),
+        "# Header.\ninput \"m\"\n"
+    );
+
+    // The terse syntax needs one between the header and the first statement's comment lines:
+    // the YAML printer prints it too.
+    let (plan, comments) = yaml("# Header.\ninputs:\n  # The model.\n  - m\n");
+    assert_eq!(blank_lines(&comments), vec![vec![Input(0)]]);
+    assert_eq!(
+        print_terse_with(&plan, &comments),
+        "# Header.\n\n# The model.\ninput \"m\"\n"
+    );
+    assert_eq!(
+        print_yaml_with(&plan, &comments),
+        "# Header.\n\ninputs:\n  # The model.\n  - m\n"
+    );
+    assert_round_trip(&plan, &comments);
+
+    // Without a header, nothing precedes the first statement: no blank line is kept before it
+    // (the terse printer's leading blank line only keeps its comments out of the header).
+    let (plan, comments) = yaml("\ninputs:\n\n  # The model.\n  - m\n");
+    assert!(comments.blank_lines().next().is_none());
+    assert_eq!(
+        print_yaml_with(&plan, &comments),
+        "inputs:\n  # The model.\n  - m\n"
+    );
+    assert_round_trip(&plan, &comments);
+}
+
+#[test]
+fn blank_lines_no_printer_can_show_are_not_printed() {
+    let (plan, _) = terse("input \"m\"\nx = y\nexecute {\n  a = b\n  c = d\n}\n");
+    let mut comments = PlanComments::new();
+    // The first statement of a text without a header, the first step after the inputs, the
+    // first statement of a block: none of them is set apart.
+    for path in [
+        &[Input(0)][..],
+        &[Step(0)],
+        &[Step(1), Step(0)],
+        &[Step(1), Step(1)],
+    ] {
+        comments.add_blank_line(path);
+    }
+    assert_eq!(
+        blank_lines(&comments.settled(&plan)),
+        vec![vec![Step(1), Step(1)]]
+    );
+    assert_eq!(
+        print_terse_with(&plan, &comments),
+        "input \"m\"\n\nx = y\nexecute {\n  a = b\n\n  c = d\n}\n"
+    );
+    assert_eq!(
+        print_yaml_with(&plan, &comments),
+        "\
+inputs:
+  - m
+transforms:
+  - copy: {from: 'y', to: x}
+  - execute:
+      transforms:
+        - copy: {from: b, to: a}
+
+        - copy: {from: d, to: c}
+"
+    );
+    assert_round_trip(&plan, &comments.settled(&plan));
+}
+
+#[test]
+fn fmt_keeps_paragraphs_through_the_binary() {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let path = directory.path().join("plan.yaml");
+    std::fs::write(&path, PARAGRAPHS).expect("written");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_brainsurgery"))
+        .args(["fmt", path.to_str().expect("UTF-8 path")])
+        .output()
+        .expect("the binary runs");
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8(output.stdout).expect("UTF-8");
+    assert!(
+        text.contains("base::d = base::c\n\n# Then delete.\ndel base::x\n\nexecute {\n"),
+        "{text}"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Spans that do not fit the text (a plan read from another text) never make collecting
+    /// panic, and blank lines are only ever recorded for the plan's statements.
+    #[test]
+    fn collecting_from_any_text_never_panics(
+        text in "[ \t\r\n#a-z:{}\\-]{0,80}",
+        syntax in prop_oneof![Just(CommentSyntax::Terse), Just(CommentSyntax::Yaml)],
+    ) {
+        let (plan, _) = terse("# h\n\ninput \"m\"\n\nx = y\nexecute {\n  a = b\n\n  c = d\n}\n\nexit\n");
+        let mut paths = Vec::new();
+        statement_paths(&plan, &[], &mut paths);
+        let mut sources = SourceMap::new();
+        let id = sources.add("other", text.as_str());
+        for role in [SourceRole::File, SourceRole::MergedFile, SourceRole::Entry] {
+            let comments = collect(&plan, &sources, &[CommentSource { id, syntax, role }]);
+            for path in comments.blank_lines() {
+                prop_assert!(paths.iter().any(|known| known.as_slice() == path), "{:?}", path);
+            }
+        }
     }
 }

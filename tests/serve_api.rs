@@ -100,6 +100,17 @@ fn terse_plans_check_and_fmt_converts_both_ways() {
         .json();
     assert_eq!(broken["ok"], false);
     assert_eq!(broken["diagnostics"][0]["code"], "E0100");
+    // Blank lines between statements come along too.
+    let paragraphs = workspace
+        .post(
+            "/api/fmt",
+            &json!({"plan": "input \"m\"\n\nx = y\n\n\n# Then.\nz = y\n", "syntax": "terse"}),
+        )
+        .json();
+    assert_eq!(
+        paragraphs["text"],
+        "inputs:\n  - m\ntransforms:\n  - copy: {from: 'y', to: x}\n\n  # Then.\n  - copy: {from: 'y', to: z}\n"
+    );
 }
 
 #[test]

@@ -11,8 +11,8 @@
 //! `fmt --to terse` then `fmt --to yaml` ends with the plan it started from. Comments are carried
 //! over: each stays with the statement it precedes or trails, the header stays at the top and the
 //! footer at the end (a comment inside a multi-line YAML transform, or on the `}` line of a block,
-//! moves before its statement; blank lines are not kept). Comments inside a `plan-yaml` string
-//! belong to that string and are not carried over.
+//! moves before its statement), and a statement set apart by blank lines keeps one before it.
+//! Comments inside a `plan-yaml` string belong to that string and are not carried over.
 
 use crate::diagnostics::{render_for_stderr, Diagnostic, SourceMap};
 use crate::plan::comments::{collect, loaded_files};

@@ -1,12 +1,12 @@
-//! The comments of a plan's sources, attached to the plan's statements so that `fmt` prints them
-//! back in either syntax.
+//! The comments and blank lines of a plan's sources, attached to the plan's statements so that
+//! `fmt` prints them back in either syntax.
 //!
 //! Receives a parsed [`Plan`], the [`SourceMap`] its spans point into, and the sources to read
 //! comments from ([`CommentSource`]: its syntax and its role); returns [`PlanComments`]: the
 //! file's header and footer, and for each statement — an input, the output, a step, a step or
 //! declaration inside an `execute` block, named by its [`StatementPath`] — the comment lines
-//! before it and the comment on its own line. Which text is a comment is decided by each
-//! syntax's own parser ([`crate::plan::yaml::node::comments`],
+//! before it, the comment on its own line, and whether a blank line sets it apart. Which text is
+//! a comment is decided by each syntax's own parser ([`crate::plan::yaml::node::comments`],
 //! [`crate::plan::terse::comments::comments`]), so a `#` inside a quoted string is none.
 //!
 //! Rules, by position in the source (the statements' spans):
@@ -21,21 +21,32 @@
 //!   line ends the header: comments between the last blank line and the first statement are that
 //!   statement's. **footer**: comments after the last statement.
 //!
-//! Blank lines are not kept, and trailing spaces of a comment are dropped; control characters
-//! (which YAML cannot hold in a comment) become `U+FFFD`. The rules are applied in `attach`.
+//! **Blank lines**, in plan files (not REPL entries): a statement that one or more blank lines
+//! separate, with its comment lines, from what precedes it in its source (the previous statement,
+//! the line opening its block, or the header) is printed after one empty line. A blank line inside
+//! a statement precedes nothing and is not kept. [`PlanComments::settled`] then keeps only what
+//! both printers print alike: none before the first statement of a block or of a file without a
+//! header, none before the first step after declarations (the terse printer sets the steps apart
+//! there of its own), and always one before the first statement after a header when that
+//! statement has comment lines (the terse syntax needs it to end the header). Within the header
+//! and before the footer, blank lines are not kept.
+//!
+//! Trailing spaces of a comment are dropped; control characters (which YAML cannot hold in a
+//! comment) become `U+FFFD`. The rules are applied in `attach` and `blank_lines`.
 //!
 //! **Guarantees.** Never panics on any text or plan. Comments are never part of the AST, so plan
 //! equality and the plan hash ignore them. What the printers write with comments parses back to
-//! the same plan, and collecting the comments of that text gives the same [`PlanComments`] (the
-//! tests check YAML → terse → YAML on random placements), except in the corner the docs list: in
-//! a YAML plan with no inputs and no transforms, comments before `output:` (or the footer of an
-//! empty plan) read back as the header.
+//! the same plan, and collecting the comments of that text gives the same [`PlanComments`], blank
+//! lines settled (the tests check YAML → terse → YAML on random placements), except in the corner
+//! the docs list: in a YAML plan with no inputs and no transforms, comments before `output:` (or
+//! the footer of an empty plan) read back as the header.
 
 mod attach;
+mod blank_lines;
 
 use crate::diagnostics::{SourceId, SourceMap};
 use crate::plan::ast::Plan;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 use std::path::Path;
 
@@ -67,12 +78,15 @@ pub struct Attached {
     pub trailing: Option<String>,
 }
 
-/// The comments of a plan. Each text is what follows `#` (so `# note` is ` note`).
+/// The comments of a plan, and the statements a blank line sets apart. Each text is what follows
+/// `#` (so `# note` is ` note`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PlanComments {
     header: Vec<String>,
     footer: Vec<String>,
     statements: BTreeMap<StatementPath, Attached>,
+    /// The statements printed after an empty line (before their comment lines).
+    blank_lines: BTreeSet<StatementPath>,
 }
 
 impl PlanComments {
@@ -81,7 +95,10 @@ impl PlanComments {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.header.is_empty() && self.footer.is_empty() && self.statements.is_empty()
+        self.header.is_empty()
+            && self.footer.is_empty()
+            && self.statements.is_empty()
+            && self.blank_lines.is_empty()
     }
 
     /// The comments at the top of the file.
@@ -108,12 +125,27 @@ impl PlanComments {
             .and_then(|attached| attached.trailing.as_deref())
     }
 
-    /// Whether a statement nested in the one at `path` (inside its `execute` block) has comments.
+    /// Whether a blank line separates the statement at `path` (with its comment lines) from what
+    /// precedes it.
+    pub fn blank_line_before(&self, path: &[Element]) -> bool {
+        self.blank_lines.contains(path)
+    }
+
+    /// Whether a statement nested in the one at `path` (inside its `execute` block) has comments
+    /// or a blank line before it.
     pub fn has_within(&self, path: &[Element]) -> bool {
-        self.statements
-            .range::<[Element], _>((Bound::Excluded(path), Bound::Unbounded))
+        let after = (Bound::Excluded(path), Bound::Unbounded);
+        let commented = self
+            .statements
+            .range::<[Element], _>(after)
             .next()
-            .is_some_and(|(key, _)| key.starts_with(path))
+            .is_some_and(|(key, _)| key.starts_with(path));
+        let blank = self
+            .blank_lines
+            .range::<[Element], _>(after)
+            .next()
+            .is_some_and(|key| key.starts_with(path));
+        commented || blank
     }
 
     /// Every statement with comments, in path order.
@@ -121,6 +153,11 @@ impl PlanComments {
         self.statements
             .iter()
             .map(|(path, attached)| (path.as_slice(), attached))
+    }
+
+    /// Every statement with a blank line before it, in path order.
+    pub fn blank_lines(&self) -> impl Iterator<Item = &[Element]> {
+        self.blank_lines.iter().map(Vec::as_slice)
     }
 
     pub fn add_header(&mut self, text: &str) {
@@ -143,6 +180,24 @@ impl PlanComments {
             None => attached.trailing = Some(clean(text)),
             Some(_) => attached.before.push(clean(text)),
         }
+    }
+
+    /// These comments with the blank lines both printers print for `plan` (the module's rules).
+    /// [`collect`] returns settled comments, and the printers settle what they are given, so both
+    /// print the same blank lines whatever they are given.
+    pub fn settled(&self, plan: &Plan) -> PlanComments {
+        let mut settled = self.clone();
+        blank_lines::settle(plan, &mut settled);
+        settled
+    }
+
+    /// Records a blank line before the statement at `path` (several make one).
+    pub fn add_blank_line(&mut self, path: &[Element]) {
+        self.blank_lines.insert(path.to_vec());
+    }
+
+    fn remove_blank_line(&mut self, path: &[Element]) {
+        self.blank_lines.remove(path);
     }
 
     fn entry(&mut self, path: &[Element]) -> &mut Attached {
@@ -233,7 +288,8 @@ pub fn loaded_files(
 }
 
 /// Collects the comments of `from` (in order: headers and footers of several files follow that
-/// order) and attaches them to the statements of `plan`.
+/// order) and attaches them to the statements of `plan`, with the blank lines of the plan files
+/// (not of REPL entries).
 pub fn collect(plan: &Plan, sources: &SourceMap, from: &[CommentSource]) -> PlanComments {
     let anchors = attach::anchors(plan);
     let mut comments = PlanComments::new();
@@ -245,7 +301,8 @@ pub fn collect(plan: &Plan, sources: &SourceMap, from: &[CommentSource]) -> Plan
             CommentSyntax::Terse => crate::plan::terse::comments::comments(&text),
             CommentSyntax::Yaml => crate::plan::yaml::node::comments(&text),
         };
-        if found.is_empty() {
+        let entry = source.role == SourceRole::Entry;
+        if entry && found.is_empty() {
             continue;
         }
         let mut own: Vec<attach::Anchor> = anchors
@@ -256,16 +313,22 @@ pub fn collect(plan: &Plan, sources: &SourceMap, from: &[CommentSource]) -> Plan
         if source.role == SourceRole::MergedFile {
             own.extend(attach::overlaid(source.id, &text, &anchors, &own));
         }
-        attach::attach(
-            &text,
-            source.syntax,
-            source.role,
-            &own,
-            &found,
-            &mut comments,
-        );
+        let placement = attach::place(&text, source.syntax, &own);
+        attach::attach(&placement, source.role, &found, &mut comments);
+        if !entry {
+            blank_lines::record(&placement, &found, &mut comments);
+        }
     }
+    blank_lines::settle(plan, &mut comments);
     comments
+}
+
+/// Ends the text with an empty line, unless it is empty or ends with one already: what both
+/// printers write before a statement with [`PlanComments::blank_line_before`].
+pub(crate) fn push_blank_line(out: &mut String) {
+    if !out.is_empty() && !out.ends_with("\n\n") {
+        out.push('\n');
+    }
 }
 
 /// A comment text as the printers can write it in both syntaxes: trailing spaces dropped, and

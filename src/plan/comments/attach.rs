@@ -2,9 +2,11 @@
 //! [`crate::plan::comments`].
 //!
 //! Receives the statements of a plan with their spans ([`anchors`], plus [`overlaid`] positions
-//! for a merged YAML file), one source's text and its comments; records each comment in the
-//! [`PlanComments`] as header, footer, before a statement or trailing on its line. Positions are
-//! clamped to the text, so spans of another text or a text shorter than they say never panic.
+//! for a merged YAML file), one source's text and its comments; [`place`] finds the statements'
+//! lines in the text (and the text's blank lines, which [`super::blank_lines`] reads), and
+//! [`attach`] records each comment in the [`PlanComments`] as header, footer, before a statement
+//! or trailing on its line. Positions are clamped to the text, so spans of another text or a text
+//! shorter than they say never panic.
 
 use super::{CommentSyntax, Element, PlanComments, SourceComment, SourceRole, StatementPath};
 use crate::diagnostics::{SourceId, Span};
@@ -96,14 +98,17 @@ pub(super) fn overlaid(id: SourceId, text: &str, all: &[Anchor], own: &[Anchor])
         .collect()
 }
 
-/// What attaching needs of a source's text: where lines start and where content begins.
-struct SourceText {
+/// What attaching needs of a source's text: where lines start, where content begins, which lines
+/// are blank.
+pub(super) struct SourceText {
     line_starts: Vec<usize>,
     /// The first line holding something other than blanks and comments (and, in YAML, document
     /// markers and directives); `None` when there is none.
     first_content: Option<usize>,
     /// In the terse syntax, the last blank line above the first content, which ends the header.
     header_end: Option<usize>,
+    /// The lines holding only spaces, in order.
+    blank_lines: Vec<usize>,
 }
 
 impl SourceText {
@@ -128,32 +133,81 @@ impl SourceText {
                 .iter()
                 .rposition(|line| line.trim().is_empty()),
         };
+        let blank_lines = (0..lines.len())
+            .filter(|index| lines[*index].trim().is_empty())
+            .collect();
         SourceText {
             line_starts,
             first_content,
             header_end,
+            blank_lines,
         }
     }
 
-    fn line(&self, offset: usize) -> usize {
+    pub(super) fn line(&self, offset: usize) -> usize {
         self.line_starts
             .partition_point(|start| *start <= offset)
             .saturating_sub(1)
     }
 
     /// Whether a comment on `line` is in the header.
-    fn in_header(&self, line: usize) -> bool {
+    pub(super) fn in_header(&self, line: usize) -> bool {
         let leading = self.first_content.is_none_or(|first| line < first);
         leading && self.header_end.is_none_or(|end| line < end)
+    }
+
+    /// Whether a blank line lies strictly between the lines `after` and `before`.
+    pub(super) fn blank_between(&self, after: usize, before: usize) -> bool {
+        let next = self.blank_lines.partition_point(|line| *line <= after);
+        self.blank_lines
+            .get(next)
+            .is_some_and(|line| *line < before)
     }
 }
 
 /// An anchor placed in its source: where it starts and ends, in bytes and lines.
-struct Placed<'a> {
-    path: &'a [Element],
-    start: usize,
-    start_line: usize,
-    end_line: usize,
+pub(super) struct Placed<'a> {
+    pub(super) path: &'a [Element],
+    pub(super) start: usize,
+    pub(super) end: usize,
+    pub(super) start_line: usize,
+    pub(super) end_line: usize,
+}
+
+/// One source's text and statements, placed once for [`attach`] and for
+/// [`super::blank_lines::record`].
+pub(super) struct Placement<'a> {
+    pub(super) source: SourceText,
+    /// The statements by where they start, an enclosing one before those it holds.
+    pub(super) statements: Vec<Placed<'a>>,
+    /// The length of the text: comment offsets are clamped to it.
+    pub(super) length: usize,
+}
+
+/// Places the statements `anchors` in `text`, a source of `syntax`.
+pub(super) fn place<'a>(text: &str, syntax: CommentSyntax, anchors: &'a [Anchor]) -> Placement<'a> {
+    let source = SourceText::new(text, syntax);
+    let length = text.len();
+    let mut statements: Vec<Placed<'a>> = anchors
+        .iter()
+        .map(|anchor| {
+            let start = (anchor.span.start as usize).min(length);
+            let end = (anchor.span.end as usize).clamp(start, length);
+            Placed {
+                path: &anchor.path,
+                start,
+                end,
+                start_line: source.line(start),
+                end_line: source.line(end),
+            }
+        })
+        .collect();
+    statements.sort_by_key(|anchor| (anchor.start, anchor.path.len()));
+    Placement {
+        source,
+        statements,
+        length,
+    }
 }
 
 /// Where one comment goes.
@@ -165,34 +219,20 @@ enum Target<'a> {
     Nowhere,
 }
 
-/// Attaches the comments `found` in `text` (a source of `syntax` and `role`) to the statements
-/// `anchors` of that source.
+/// Attaches the comments `found` in a source (of `role`, placed by [`place`]) to its statements.
 pub(super) fn attach(
-    text: &str,
-    syntax: CommentSyntax,
+    placement: &Placement<'_>,
     role: SourceRole,
-    anchors: &[Anchor],
     found: &[SourceComment],
     comments: &mut PlanComments,
 ) {
-    let source = &SourceText::new(text, syntax);
-    let length = text.len();
-    let mut placed: Vec<Placed<'_>> = anchors
-        .iter()
-        .map(|anchor| {
-            let start = (anchor.span.start as usize).min(length);
-            let end = (anchor.span.end as usize).clamp(start, length);
-            Placed {
-                path: &anchor.path,
-                start,
-                start_line: source.line(start),
-                end_line: source.line(end),
-            }
-        })
-        .collect();
-    placed.sort_by_key(|anchor| (anchor.start, anchor.path.len()));
+    let Placement {
+        source,
+        statements: placed,
+        length,
+    } = placement;
     for comment in found {
-        let target = target(source, role, &placed, comment.offset.min(length));
+        let target = target(source, role, placed, comment.offset.min(*length));
         match target {
             Target::Header => comments.add_header(&comment.text),
             Target::Footer => comments.add_footer(&comment.text),

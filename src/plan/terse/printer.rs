@@ -4,8 +4,9 @@
 //! returns its text: the header comments, the inputs, the output, a blank line, then one line per
 //! step (an `execute` block spans its lines, indented two spaces), then the footer comments. Each
 //! statement's comment lines come before it at its indentation, its trailing comment after it on
-//! its line (after `execute {` for a block). Optional arguments the plan does not hold are not
-//! printed, so what the user left out stays out.
+//! its line (after `execute {` for a block), and an empty line before both when the source set it
+//! apart (never two in a row, never first in the text). Optional arguments the plan does not hold
+//! are not printed, so what the user left out stays out.
 //!
 //! **Guarantee** (a property test over random plans checks it): parsing the printed text gives a
 //! plan equal to the printed one, with or without comments, and collecting the comments of the
@@ -20,7 +21,7 @@ use self::session::{
     assertion, diff_line, dump_line, help_line, load_line, prefixes_line, save_line, set_line,
 };
 use crate::plan::ast::*;
-use crate::plan::comments::{Element, PlanComments};
+use crate::plan::comments::{push_blank_line, Element, PlanComments};
 use std::fmt::Write as _;
 
 /// Prints `plan` as canonical terse text.
@@ -28,8 +29,10 @@ pub fn print_terse(plan: &Plan) -> String {
     print_terse_with(plan, &PlanComments::new())
 }
 
-/// Prints `plan` as canonical terse text with `comments` in their places.
+/// Prints `plan` as canonical terse text with `comments` in their places, and an empty line
+/// before each statement [`PlanComments::settled`] keeps one before.
 pub fn print_terse_with(plan: &Plan, comments: &PlanComments) -> String {
+    let comments = &comments.settled(plan);
     let mut printer = Printer {
         out: String::new(),
         comments,
@@ -53,7 +56,8 @@ struct Printer<'c> {
     /// The statement being printed.
     path: Vec<Element>,
     /// Whether a statement has been printed: until then a comment line would read back as part
-    /// of the header, so a blank line goes first (the header ends at the last blank line).
+    /// of the header, so a blank line goes first (the header ends at the last blank line), even
+    /// at the start of the text.
     started: bool,
 }
 
@@ -66,17 +70,23 @@ impl Printer<'_> {
 
     fn comment(&mut self, text: &str, depth: usize) {
         if !self.started {
-            self.out.push('\n');
+            if !self.out.ends_with("\n\n") {
+                self.out.push('\n');
+            }
             self.started = true;
         }
         self.indent(depth);
         let _ = writeln!(self.out, "#{text}");
     }
 
-    /// Opens the statement `element` of the current level: its comment lines, its indentation.
+    /// Opens the statement `element` of the current level: the blank line before it, its comment
+    /// lines, its indentation.
     fn open(&mut self, element: Element, depth: usize) {
         self.path.push(element);
         let comments = self.comments;
+        if comments.blank_line_before(&self.path) {
+            push_blank_line(&mut self.out);
+        }
         for text in comments.before(&self.path) {
             self.comment(text, depth);
         }

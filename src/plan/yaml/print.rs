@@ -3,18 +3,19 @@
 //! Receives a [`Plan`] (and, for [`print_yaml_with`], the [`PlanComments`] of its source);
 //! returns YAML text in the reference's layout: block lists for `inputs` and `transforms`, one
 //! flow mapping per step (`- copy: {from: a, to: b}`), a bare op name for a step without
-//! arguments, `output` as a path or a block mapping, and the comments in their places. Keys come
-//! in the reference's order and only keys the plan holds are printed, so optional keys the user
-//! left out stay out.
+//! arguments, `output` as a path or a block mapping, and the comments and kept blank lines in
+//! their places. Keys come in the reference's order and only keys the plan holds are printed, so
+//! optional keys the user left out stay out.
 //!
-//! **Guarantee** (tested for every plan of the test suite, and with comments for random plans):
-//! parsing the printed text gives a plan equal to the printed one, and collecting the comments of
-//! the text gives the comments printed. Strings are quoted whenever YAML (or OmegaConf's YAML 1.1) could read
-//! them as something else: numbers, booleans, nulls, indicators, flow punctuation, `:` and `#`.
+//! **Guarantee** (tested for every plan of the test suite, and with comments and blank lines for
+//! random plans): parsing the printed text gives a plan equal to the printed one, and collecting
+//! the comments of the text gives the comments printed. Strings are quoted whenever YAML (or
+//! OmegaConf's YAML 1.1) could read them as something else: numbers, booleans, nulls, indicators,
+//! flow punctuation, `:` and `#`.
 
 use super::scalars::{parse_bool, parse_float, parse_int};
 use crate::plan::ast::*;
-use crate::plan::comments::{Element, PlanComments};
+use crate::plan::comments::{push_blank_line, Element, PlanComments};
 use crate::plan::reference::{slice_text, token_text};
 use std::fmt::Write as _;
 
@@ -69,10 +70,14 @@ pub fn print_yaml(plan: &Plan) -> String {
 
 /// Prints `plan` as canonical YAML with `comments` in their places: the header first, each
 /// statement's comment lines before its line at its indentation, its trailing comment at the end
-/// of its first line, the footer last. An `execute` step whose nested statements have comments
-/// is printed as a block mapping (nested steps one per line) so that they have lines to go on;
-/// without comments the text is exactly [`print_yaml`]'s.
+/// of its first line, the footer last; an empty line before each statement
+/// [`PlanComments::settled`] keeps one before (before its comment lines, or before
+/// `inputs:`/`transforms:` for the first item of a list; never two in a row, never first in the
+/// text). An `execute` step whose nested statements have comments or blank lines is printed as a
+/// block mapping (nested steps one per line) so that they have lines to go on; without comments
+/// the text is exactly [`print_yaml`]'s.
 pub fn print_yaml_with(plan: &Plan, comments: &PlanComments) -> String {
+    let comments = &comments.settled(plan);
     let mut printer = Printer {
         out: String::new(),
         comments,
@@ -82,11 +87,11 @@ pub fn print_yaml_with(plan: &Plan, comments: &PlanComments) -> String {
         let _ = writeln!(printer.out, "#{text}");
     }
     if !plan.inputs.is_empty() {
-        printer.out.push_str("inputs:\n");
+        printer.section("inputs:", Element::Input(0), 0);
         printer.inputs(&plan.inputs, 2);
     }
     if !plan.steps.is_empty() {
-        printer.out.push_str("transforms:\n");
+        printer.section("transforms:", Element::Step(0), 0);
         printer.steps(&plan.steps, 2);
     }
     if let Some(output) = &plan.output {
@@ -126,10 +131,29 @@ impl Printer<'_> {
         self.out.extend(std::iter::repeat_n(' ', width));
     }
 
-    /// Enters the statement `element`: prints its comment lines and the indentation of its line.
+    /// The key line of a list (`inputs:`, `transforms:`) at `width`, after an empty line when its
+    /// first statement `first` has one before it.
+    fn section(&mut self, key: &str, first: Element, width: usize) {
+        self.path.push(first);
+        if self.comments.blank_line_before(&self.path) {
+            push_blank_line(&mut self.out);
+        }
+        self.path.pop();
+        self.indent(width);
+        self.out.push_str(key);
+        self.out.push('\n');
+    }
+
+    /// Enters the statement `element`: prints the empty line before it (the first item of a list
+    /// has it before the list's key, see [`Printer::section`]), its comment lines and the
+    /// indentation of its line.
     fn enter(&mut self, element: Element, width: usize) {
         self.path.push(element);
         let comments = self.comments;
+        let first_item = matches!(element, Element::Input(0) | Element::Step(0));
+        if !first_item && comments.blank_line_before(&self.path) {
+            push_blank_line(&mut self.out);
+        }
         for text in comments.before(&self.path) {
             self.indent(width);
             let _ = writeln!(self.out, "#{text}");
@@ -166,8 +190,7 @@ impl Printer<'_> {
                 Op::Execute(Execute::Steps(nested)) if nested_comments && !nested.is_empty() => {
                     self.out.push_str("- execute:");
                     self.end_line();
-                    self.indent(width + 4);
-                    self.out.push_str("transforms:\n");
+                    self.section("transforms:", Element::Step(0), width + 4);
                     self.steps(nested, width + 6);
                 }
                 Op::Execute(Execute::Plan(nested)) if nested_comments && !is_empty(nested) => {
@@ -197,13 +220,11 @@ impl Printer<'_> {
     /// A nested plan as a block mapping at `width`, with the keys [`plan_flow`] writes.
     fn nested_plan(&mut self, plan: &Plan, width: usize) {
         if !plan.inputs.is_empty() {
-            self.indent(width);
-            self.out.push_str("inputs:\n");
+            self.section("inputs:", Element::Input(0), width);
             self.inputs(&plan.inputs, width + 2);
         }
         if !plan.steps.is_empty() {
-            self.indent(width);
-            self.out.push_str("transforms:\n");
+            self.section("transforms:", Element::Step(0), width);
             self.steps(&plan.steps, width + 2);
         }
         if let Some(output) = &plan.output {
